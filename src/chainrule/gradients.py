@@ -1,0 +1,164 @@
+"""Numerical gradients and gradient checking: the proof that a backward pass is right.
+
+Backpropagation is fast but easy to get subtly wrong; central differences are slow but hard to
+get wrong. Comparing the two on small inputs is how every layer in chainrule is verified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .backend import Array, array_module, to_numpy
+
+
+def numerical_gradient(f: Callable[[Array], Any], x: Array, h: float = 1e-4) -> Array:
+    """Central-difference gradient of the scalar function ``f`` at ``x``: ``(f(x+h) - f(x-h)) / 2h``.
+
+    ``f`` is called with ``x`` (the textbook passes a dummy and reads the array through a
+    closure; both styles work). Each element of ``x`` is perturbed in place and then restored
+    to its exact original value, so ``x`` is unchanged afterwards.
+    """
+    xp = array_module(x)
+    grad = xp.zeros(x.shape, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
+    for idx in np.ndindex(*x.shape):
+        original = x[idx].copy()
+        x[idx] = original + h
+        f_plus = float(f(x))
+        x[idx] = original - h
+        f_minus = float(f(x))
+        x[idx] = original
+        grad[idx] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+@dataclass
+class GradientDifference:
+    """How far an analytic gradient is from the numerical one, for one named array."""
+
+    name: str
+    shape: tuple[int, ...]
+    max_abs: float
+    mean_abs: float
+    max_rel: float
+    scale: float = 0.0
+
+    def close(self, rtol: float = 1e-7, atol: float = 0.0) -> bool:
+        """``max|Δ| <= atol + rtol * scale``; ``atol`` covers the numerical side's round-off."""
+        return self.max_abs <= atol + rtol * self.scale
+
+    def __str__(self) -> str:
+        return (
+            f"{self.name:<10} {str(self.shape):<14} max|Δ|={self.max_abs:.3e}  "
+            f"mean|Δ|={self.mean_abs:.3e}  max rel={self.max_rel:.3e}"
+        )
+
+
+@dataclass
+class GradcheckReport:
+    """Per-array differences between backprop and numerical gradients."""
+
+    differences: list[GradientDifference] = field(default_factory=list)
+
+    @property
+    def max_rel(self) -> float:
+        return max((d.max_rel for d in self.differences), default=0.0)
+
+    @property
+    def max_abs(self) -> float:
+        return max((d.max_abs for d in self.differences), default=0.0)
+
+    def __getitem__(self, name: str) -> GradientDifference:
+        for d in self.differences:
+            if d.name == name:
+                return d
+        raise KeyError(name)
+
+    def passed(self, rtol: float = 1e-7, atol: float = 0.0) -> bool:
+        return all(d.close(rtol, atol) for d in self.differences)
+
+    def __str__(self) -> str:
+        return "\n".join(str(d) for d in self.differences)
+
+
+def compare_gradients(name: str, analytic: Array, numerical: Array) -> GradientDifference:
+    """Max/mean absolute and normwise relative difference of two gradients.
+
+    The relative error is ``max|a - n| / max(max|a|, max|n|)``: relative to the gradient's scale
+    rather than element by element, so an element that is nearly zero in both cannot blow it up.
+    """
+    a = to_numpy(analytic).astype(np.float64)
+    n = to_numpy(numerical).astype(np.float64)
+    if a.shape != n.shape:
+        raise ValueError(f"gradient {name!r}: backprop shape {a.shape} != numerical shape {n.shape}")
+    diff = np.abs(a - n)
+    max_abs = float(diff.max()) if diff.size else 0.0
+    scale = max(float(np.abs(a).max(initial=0.0)), float(np.abs(n).max(initial=0.0)))
+    max_rel = max_abs / scale if scale > 0 else 0.0
+    mean_abs = float(diff.mean()) if diff.size else 0.0
+    return GradientDifference(name, a.shape, max_abs, mean_abs, max_rel, scale)
+
+
+def gradcheck_layer(
+    layer: Any,
+    inputs: Sequence[Array],
+    *,
+    wrt: Sequence[int] | None = None,
+    dout: Array | None = None,
+    h: float = 1e-6,
+    seed: int = 0,
+) -> GradcheckReport:
+    """Check ``layer.backward`` against central differences of ``sum(forward(*inputs) * dout)``.
+
+    ``wrt`` lists the positions of the inputs to differentiate (default: every floating-point
+    array; integer labels are never differentiated). ``dout`` defaults to a fixed random array,
+    so every output element is weighted differently and a transposed gradient cannot pass. A
+    loss layer's scalar output gets ``dout = 1``. Parameters in ``layer.params`` are checked
+    against ``layer.grads``. Inputs and parameters are restored after the check.
+    """
+    inputs = list(inputs)
+    out = layer.forward(*inputs)
+    xp = array_module(out)
+    if dout is None:
+        if getattr(out, "ndim", 0) == 0:
+            dout = 1.0
+        else:
+            rng = np.random.default_rng(seed)
+            dout = xp.asarray(rng.standard_normal(out.shape), dtype=out.dtype)
+    weights = dout
+
+    def objective(_: Any = None) -> float:
+        return float((xp.asarray(layer.forward(*inputs)) * weights).sum())
+
+    layer.forward(*inputs)
+    grads_in = layer.backward(dout)
+    if not isinstance(grads_in, tuple):
+        grads_in = (grads_in,)
+    if wrt is None:  # a loss layer returns no gradient for its targets, so only look that far
+        wrt = [i for i, a in enumerate(inputs[: len(grads_in)]) if getattr(a, "dtype", np.dtype(object)).kind == "f"]
+    analytic = {f"x{i}" if len(inputs) > 1 else "x": grads_in[i] for i in wrt}
+    analytic.update({name: layer.grads[name].copy() for name in layer.params})
+
+    report = GradcheckReport()
+    for i in wrt:
+        name = f"x{i}" if len(inputs) > 1 else "x"
+        report.differences.append(compare_gradients(name, analytic[name], numerical_gradient(objective, inputs[i], h)))
+    for name, param in layer.params.items():
+        report.differences.append(compare_gradients(name, analytic[name], numerical_gradient(objective, param, h)))
+    return report
+
+
+def gradcheck_net(net: Any, x: Array, t: Array, *, h: float = 1e-4) -> GradcheckReport:
+    """Compare ``net.gradient(x, t)`` (backprop) with ``net.numerical_gradient(x, t, h)`` per parameter."""
+    numerical = net.numerical_gradient(x, t, h=h)
+    analytic = net.gradient(x, t)
+    return GradcheckReport([compare_gradients(k, analytic[k], numerical[k]) for k in numerical])
+
+
+def gradcheck(target: Any, *inputs: Array, **kwargs: Any) -> GradcheckReport:
+    """Gradient check for a layer (``gradcheck(layer, x, ...)``) or a net (``gradcheck(net, x, t)``)."""
+    if hasattr(target, "numerical_gradient") and hasattr(target, "gradient"):
+        return gradcheck_net(target, *inputs, **kwargs)
+    return gradcheck_layer(target, inputs, **kwargs)

@@ -1,0 +1,84 @@
+"""Element-wise activation layers: ReLU, leaky ReLU, sigmoid and tanh.
+
+Each caches the least its derivative needs (ReLU a mask, sigmoid and tanh their output) and
+returns a fresh array from ``backward``; the caller's ``dout`` is never written into.
+"""
+
+from __future__ import annotations
+
+from ..backend import Array, array_module
+from ..functions import sigmoid
+from .base import Layer
+
+
+class Relu(Layer):
+    """``out = max(x, 0)``. Backward: ``dx = dout`` where ``x > 0``, else 0 (``mask`` is ``x <= 0``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mask: Array | None = None
+
+    def forward(self, x: Array) -> Array:
+        xp = array_module(x)
+        self.mask = x <= 0
+        return xp.where(self.mask, 0, x)
+
+    def backward(self, dout: Array) -> Array:
+        self._require_forward(self.mask)
+        self._check_dout(dout, self.mask.shape)
+        return array_module(dout).where(self.mask, 0, dout)
+
+
+class LeakyRelu(Layer):
+    """``out = x`` for ``x > 0``, else ``alpha * x``. Backward: ``dx = dout * (1 or alpha)``."""
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        super().__init__()
+        if not 0 <= alpha < 1:
+            raise ValueError(f"LeakyRelu: alpha must be in [0, 1), got {alpha}")
+        self.alpha = alpha
+        self.mask: Array | None = None
+
+    def forward(self, x: Array) -> Array:
+        xp = array_module(x)
+        self.mask = x <= 0
+        return xp.where(self.mask, self.alpha * x, x)
+
+    def backward(self, dout: Array) -> Array:
+        self._require_forward(self.mask)
+        self._check_dout(dout, self.mask.shape)
+        return array_module(dout).where(self.mask, self.alpha * dout, dout)
+
+
+class Sigmoid(Layer):
+    """``out = 1 / (1 + exp(-x))``. Backward from the cached output: ``dx = dout * out * (1 - out)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out: Array | None = None
+
+    def forward(self, x: Array) -> Array:
+        self.out = sigmoid(x)
+        return self.out
+
+    def backward(self, dout: Array) -> Array:
+        self._require_forward(self.out)
+        self._check_dout(dout, self.out.shape)
+        return dout * (1.0 - self.out) * self.out
+
+
+class Tanh(Layer):
+    """``out = tanh(x)``. Backward from the cached output: ``dx = dout * (1 - out**2)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out: Array | None = None
+
+    def forward(self, x: Array) -> Array:
+        self.out = array_module(x).tanh(x)
+        return self.out
+
+    def backward(self, dout: Array) -> Array:
+        self._require_forward(self.out)
+        self._check_dout(dout, self.out.shape)
+        return dout * (1.0 - self.out * self.out)

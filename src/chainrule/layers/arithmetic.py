@@ -1,0 +1,54 @@
+"""The multiplication and addition nodes of the shopping-example computational graphs.
+
+They work on Python numbers (``float``, ``Fraction``, ``Decimal``) as well as arrays, so the
+textbook examples run exactly as printed and can also be checked in exact arithmetic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Layer, unbroadcast
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    return tuple(getattr(value, "shape", ()))
+
+
+class MulLayer(Layer):
+    """``out = x * y``. Backward swaps the inputs: ``dx = dout * y``, ``dy = dout * x``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x: Any = None
+        self.y: Any = None
+
+    def forward(self, x: Any, y: Any) -> Any:
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, dout: Any) -> tuple[Any, Any]:
+        self._require_forward(self.x)
+        dx = unbroadcast(dout * self.y, _shape(self.x))
+        dy = unbroadcast(dout * self.x, _shape(self.y))
+        return dx, dy
+
+
+class AddLayer(Layer):
+    """``out = x + y``. Backward passes ``dout`` unchanged to both inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x_shape: tuple[int, ...] | None = None
+        self.y_shape: tuple[int, ...] = ()
+
+    def forward(self, x: Any, y: Any) -> Any:
+        self.x_shape, self.y_shape = _shape(x), _shape(y)
+        return x + y
+
+    def backward(self, dout: Any) -> tuple[Any, Any]:
+        self._require_forward(self.x_shape)
+        # `dout * 1` gives each input its own gradient object, never an alias of dout.
+        dx = unbroadcast(dout * 1, self.x_shape)
+        dy = unbroadcast(dout * 1, self.y_shape)
+        return dx, dy

@@ -1,0 +1,85 @@
+"""What every layer shares: parameters and gradients by name, a train/eval flag, and checks.
+
+A layer is one node of the computational graph: ``forward`` computes its output and caches what
+the local derivative needs; ``backward(dout)`` multiplies the upstream gradient ``dout`` by that
+local derivative (the chain rule) and returns the gradient with respect to the layer's input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..backend import Array
+from ..errors import NotForwardedError, ShapeError
+
+
+class Layer:
+    """Base class: ``params``/``grads`` dicts keyed by name, plus a ``training`` flag.
+
+    Subclasses keep their forward and backward side by side and as short as the math.
+    ``buffers`` holds state that is saved with the model but not trained (e.g. running means).
+    """
+
+    def __init__(self) -> None:
+        self.params: dict[str, Array] = {}
+        self.grads: dict[str, Array] = {}
+        self.buffers: dict[str, Array] = {}
+        self.training: bool = True
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def forward(self, *args: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, dout: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def train(self, mode: bool = True) -> "Layer":
+        self.training = mode
+        return self
+
+    def eval(self) -> "Layer":
+        return self.train(False)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}={tuple(v.shape)}" for k, v in self.params.items())
+        return f"{self.name}({shapes})"
+
+    # -- checks shared by the subclasses ------------------------------------------------------
+
+    def _require_forward(self, cached: Any) -> None:
+        """Raise if ``backward`` runs before ``forward`` has cached what it needs."""
+        if cached is None:
+            raise NotForwardedError(
+                f"{self.name}.backward() was called before {self.name}.forward(): "
+                "run forward first so there is something to differentiate"
+            )
+
+    def _check_dout(self, dout: Any, expected_shape: tuple[int, ...]) -> None:
+        """Upstream gradients must have the shape of this layer's output."""
+        shape = getattr(dout, "shape", ())
+        if tuple(shape) != tuple(expected_shape):
+            raise ShapeError(
+                f"{self.name}.backward: dout must have the shape of the forward output "
+                f"{tuple(expected_shape)}, got {tuple(shape)}"
+            )
+
+
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``grad`` over the axes that broadcasting added or stretched to reach ``shape``.
+
+    When ``x`` of shape ``shape`` was broadcast in the forward pass, every copy of an element
+    contributed to the output, so its gradient is the sum of the copies' gradients.
+    """
+    grad_shape = getattr(grad, "shape", ())
+    if tuple(grad_shape) == tuple(shape):
+        return grad
+    extra = len(grad_shape) - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad

@@ -1,0 +1,164 @@
+"""Output layers: softmax, and the loss layers that end a network's forward pass.
+
+A loss layer's ``forward(x, t)`` returns a scalar; its ``backward(dout=1)`` starts the backward
+pass. ``dout`` is honoured (the textbook ignores it), so a loss can be scaled or summed with
+others and still differentiate correctly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..backend import Array, array_module
+from ..errors import LabelError, NonFiniteError, ShapeError
+from ..functions import log_softmax, softmax
+from .base import Layer
+
+
+class Softmax(Layer):
+    """``y = softmax(x)`` over the last axis. Backward: ``dx = y * (dout - sum(dout * y))``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out: Array | None = None
+
+    def forward(self, x: Array) -> Array:
+        self.out = softmax(x)
+        return self.out
+
+    def backward(self, dout: Array) -> Array:
+        self._require_forward(self.out)
+        self._check_dout(dout, self.out.shape)
+        y = self.out
+        return y * (dout - (dout * y).sum(axis=-1, keepdims=True))
+
+
+class LossLayer(Layer):
+    """Marker base class: ``forward(x, t) -> scalar``, ``backward(dout=1) -> dx``."""
+
+    def _check_scalar_dout(self, dout: Any) -> None:
+        if getattr(dout, "ndim", 0) != 0:
+            raise ShapeError(
+                f"{self.name}.backward: dout is the gradient of a scalar loss and must be a scalar, "
+                f"got shape {dout.shape}"
+            )
+
+    def _require_finite(self, loss: Any, xp: Any) -> None:
+        if not bool(xp.isfinite(loss)):
+            raise NonFiniteError(
+                f"{self.name}.forward: the loss is {float(loss)}; the input holds NaN or inf "
+                "(a diverging network: try a smaller learning rate)"
+            )
+
+
+def _as_batch(x: Array, layer: str) -> Array:
+    """A 1-D score vector is one sample, as in the textbook; anything else must be (N, C)."""
+    if x.ndim == 1:
+        return x.reshape(1, -1)
+    if x.ndim != 2:
+        raise ShapeError(f"{layer}.forward: expected scores of shape (N, classes), got {x.shape}")
+    return x
+
+
+def _check_targets(x: Array, t: Any, layer: str) -> tuple[Array, bool]:
+    """Validate ``t`` against scores ``x`` of shape (N, C); return it and whether it holds labels."""
+    xp = array_module(x)
+    t = xp.asarray(t)
+    n, classes = x.shape
+    if t.shape == x.shape:
+        if t.dtype.kind not in "fiub":
+            raise LabelError(f"{layer}.forward: one-hot targets must be numeric, got dtype {t.dtype}")
+        if n and (bool((t < 0).any()) or not bool(xp.allclose(t.sum(axis=1), 1, atol=1e-5))):
+            raise LabelError(
+                f"{layer}.forward: targets of shape {t.shape} are read as one-hot rows, "
+                "but some row is negative or does not sum to 1"
+            )
+        return t, False
+    if t.ndim == 0:
+        t = t.reshape(1)
+    if t.ndim != 1 or t.shape[0] != n:
+        raise LabelError(
+            f"{layer}.forward: expected targets as {n} integer labels, shape ({n},), or one-hot "
+            f"of shape {x.shape}; got shape {t.shape}"
+        )
+    if t.dtype.kind not in "iu":
+        raise LabelError(
+            f"{layer}.forward: labels must be integers, got dtype {t.dtype} "
+            "(convert with t.astype(int), or pass one-hot rows of the scores' shape)"
+        )
+    if n and (int(t.min()) < 0 or int(t.max()) >= classes):
+        raise LabelError(
+            f"{layer}.forward: labels must lie in [0, {classes - 1}] for {classes} classes, "
+            f"got values from {int(t.min())} to {int(t.max())}"
+        )
+    return t, True
+
+
+class SoftmaxWithLoss(LossLayer):
+    """Softmax followed by mean cross-entropy over the batch, fused so backward is simple.
+
+    ``forward(x, t)``: ``t`` is integer labels ``(N,)`` or one-hot rows ``(N, C)``.
+    Backward: ``dx = dout * (softmax(x) - t) / N``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loss: Array | None = None
+        self.y: Array | None = None
+        self.t: Array | None = None
+        self._labels = True
+        self._x_shape: tuple[int, ...] = ()
+
+    def forward(self, x: Array, t: Any) -> Array:
+        xp = array_module(x)
+        self._x_shape = x.shape
+        x = _as_batch(x, self.name)
+        self.t, self._labels = _check_targets(x, t, self.name)
+        log_probs = log_softmax(x)
+        n = x.shape[0]
+        if self._labels:
+            picked = log_probs[xp.arange(n), self.t]
+        else:
+            picked = (self.t * log_probs).sum(axis=1)
+        self.loss = -picked.sum() / max(n, 1)
+        self._require_finite(self.loss, xp)
+        self.y = xp.exp(log_probs)
+        return self.loss
+
+    def backward(self, dout: Any = 1) -> Array:
+        self._require_forward(self.y)
+        self._check_scalar_dout(dout)
+        xp = array_module(self.y)
+        n = self.y.shape[0]
+        dx = self.y.copy()
+        if self._labels:
+            dx[xp.arange(n), self.t] -= 1
+        else:
+            dx -= self.t
+        dx *= dout / max(n, 1)
+        return dx.reshape(self._x_shape)
+
+
+class MeanSquaredError(LossLayer):
+    """``loss = 0.5 * sum((y - t)**2) / N`` (mean over the batch). Backward: ``dout * (y - t) / N``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.diff: Array | None = None
+
+    def forward(self, y: Array, t: Any) -> Array:
+        xp = array_module(y)
+        t = xp.asarray(t)
+        if t.shape != y.shape:
+            raise ShapeError(f"{self.name}.forward: targets must have the shape of y {y.shape}, got {t.shape}")
+        self.diff = y - t
+        n = y.shape[0] if y.ndim else 1
+        loss = 0.5 * (self.diff * self.diff).sum() / max(n, 1)
+        self._require_finite(loss, xp)
+        return loss
+
+    def backward(self, dout: Any = 1) -> Array:
+        self._require_forward(self.diff)
+        self._check_scalar_dout(dout)
+        n = self.diff.shape[0] if self.diff.ndim else 1
+        return self.diff * (dout / max(n, 1))

@@ -1,0 +1,48 @@
+"""The one helper every layer test uses: backprop vs central differences, plus the invariants.
+
+``check_layer`` runs a layer forward and backward on float64 inputs, compares every input and
+parameter gradient with numerical differentiation, and asserts that no array the caller passed
+(inputs, ``dout``) was modified. Tolerances live here, in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from chainrule import gradcheck_layer
+
+RTOL = 1e-7  # max normwise relative error for float64 central differences with h = 1e-6
+
+
+def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...], margin: float = 1e-2) -> np.ndarray:
+    """Standard-normal values with none within ``margin`` of 0: keeps ReLU kinks out of reach of h."""
+    x = rng.standard_normal(shape)
+    return np.where(np.abs(x) < margin, np.sign(x + 1e-12) * margin * 2, x)
+
+
+def check_layer(layer: Any, inputs: Sequence[Any], rtol: float = RTOL, atol: float = 0.0, **kwargs: Any) -> None:
+    """Assert ``layer``'s backward matches numerical gradients and leaves its arguments alone.
+
+    The check is ``max|Δ| <= atol + rtol * max|gradient|`` for every input and parameter.
+    """
+    snapshots = [np.array(a, copy=True) for a in inputs]
+    report = gradcheck_layer(layer, inputs, **kwargs)
+    assert report.differences, "nothing was checked"
+    assert report.passed(rtol, atol), f"{type(layer).__name__} gradients differ:\n{report}"
+    for before, after in zip(snapshots, inputs):
+        np.testing.assert_array_equal(before, after)  # gradcheck restores what it perturbs
+
+
+def check_no_mutation(layer: Any, inputs: Sequence[Any], dout: Any = None) -> None:
+    """Forward and backward must not write into the caller's inputs or ``dout``."""
+    snapshots = [np.array(a, copy=True) for a in inputs]
+    out = layer.forward(*inputs)
+    if dout is None:
+        dout = np.ones_like(out) if np.ndim(out) else 1.0
+    dout_before = np.array(dout, copy=True)
+    layer.backward(dout)
+    for before, after in zip(snapshots, inputs):
+        np.testing.assert_array_equal(before, after)
+    np.testing.assert_array_equal(dout_before, dout)
