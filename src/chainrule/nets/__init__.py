@@ -1,0 +1,6 @@
+"""Networks: ordered stacks of layers with a loss layer on top."""
+
+from .sequential import LoadResult, ParamsView, Sequential
+from .two_layer import TwoLayerNet
+
+__all__ = ["LoadResult", "ParamsView", "Sequential", "TwoLayerNet"]

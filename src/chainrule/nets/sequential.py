@@ -1,0 +1,277 @@
+"""A network as the method draws it: an ordered stack of layers ending in a loss layer.
+
+``forward`` runs the layers left to right; ``backward`` runs the chain rule right to left,
+starting from the loss layer with ``dout = 1``. Parameters are owned by the layers; the network
+names them (``W1``, ``b1``, ``W2`` ...) and exposes them through a live ``params`` mapping.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..backend import Array, array_module, to_numpy
+from ..errors import CheckpointError, ShapeError
+from ..gradients import numerical_gradient
+from ..layers import Layer, LossLayer, SoftmaxWithLoss
+
+
+class ParamsView(MutableMapping):
+    """``net.params``: parameter name -> the very array its layer computes with.
+
+    Reading gives the layer's array, so ``net.params["W1"] -= lr * grad`` updates the layer in
+    place, and assigning a new array of the same shape replaces it in the layer too.
+    """
+
+    def __init__(self, index: Mapping[str, tuple[Layer, str]], slot: str = "params") -> None:
+        self._index = index
+        self._slot = slot
+
+    def __getitem__(self, key: str) -> Array:
+        layer, name = self._index[key]
+        return getattr(layer, self._slot)[name]
+
+    def __setitem__(self, key: str, value: Array) -> None:
+        if key not in self._index:
+            raise KeyError(f"{key!r} is not a parameter of this network; it has {list(self._index)}")
+        layer, name = self._index[key]
+        current = getattr(layer, self._slot)[name]
+        if value is not current and tuple(getattr(value, "shape", ())) != tuple(current.shape):
+            raise ShapeError(f"params[{key!r}]: expected shape {tuple(current.shape)}, got {tuple(value.shape)}")
+        getattr(layer, self._slot)[name] = value
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("parameters cannot be deleted from a network")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{k!r}: array{tuple(self[k].shape)}" for k in self) + "}"
+
+
+class LoadResult(NamedTuple):
+    """What ``load_state_dict`` could not match, as in PyTorch."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+def _name_layers(layers: Any) -> "OrderedDict[str, Layer]":
+    """Accept a mapping, ``(name, layer)`` pairs, or bare layers (named ``Affine1``, ``Relu1`` ...)."""
+    if isinstance(layers, Mapping):
+        items = list(layers.items())
+    else:
+        items = []
+        counts: dict[str, int] = {}
+        for entry in layers:
+            if isinstance(entry, tuple):
+                items.append(entry)
+            else:
+                kind = type(entry).__name__
+                counts[kind] = counts.get(kind, 0) + 1
+                items.append((f"{kind}{counts[kind]}", entry))
+    named: OrderedDict[str, Layer] = OrderedDict()
+    for name, layer in items:
+        if name in named:
+            raise ValueError(f"two layers are named {name!r}; layer names must be unique")
+        if not hasattr(layer, "forward") or not hasattr(layer, "backward"):
+            raise TypeError(f"layer {name!r} ({type(layer).__name__}) has no forward/backward")
+        named[name] = layer
+    return named
+
+
+def _number_parameters(layers: Mapping[str, Layer], slot: str) -> "OrderedDict[str, tuple[Layer, str]]":
+    """Name each layer's arrays in the textbook way: ``W1, b1`` for the first layer with weights.
+
+    The number counts layers holding a weight ``W`` so far; a layer without one (batch norm's
+    ``gamma``, ``beta``) shares the number of the weight layer before it, as in the book.
+    """
+    index: OrderedDict[str, tuple[Layer, str]] = OrderedDict()
+    number = 0
+    for layer_name, layer in layers.items():
+        if "W" in getattr(layer, "params", {}):
+            number += 1
+        for name in getattr(layer, slot, {}):
+            key = f"{name}{max(number, 1)}"
+            if key in index:
+                raise ValueError(f"parameter name {key!r} would be used twice (layer {layer_name!r})")
+            index[key] = (layer, name)
+    return index
+
+
+class Sequential:
+    """Layers applied in order, then ``loss_layer`` (default :class:`SoftmaxWithLoss`).
+
+    ``weight_decay_lambda`` adds the textbook's L2 penalty ``0.5 * λ * Σ W²`` over the weight
+    matrices to :meth:`loss` and ``λ * W`` to their gradients.
+    """
+
+    def __init__(
+        self,
+        layers: Iterable[Layer] | Iterable[tuple[str, Layer]] | Mapping[str, Layer],
+        loss_layer: LossLayer | None = None,
+        *,
+        weight_decay_lambda: float = 0.0,
+    ) -> None:
+        self.layers = _name_layers(layers)
+        self.last_layer = loss_layer if loss_layer is not None else SoftmaxWithLoss()
+        if weight_decay_lambda < 0:
+            raise ValueError(f"weight_decay_lambda must be >= 0, got {weight_decay_lambda}")
+        self.weight_decay_lambda = weight_decay_lambda
+        self._param_index = _number_parameters(self.layers, "params")
+        self._buffer_index = _number_parameters(self.layers, "buffers")
+        self.params = ParamsView(self._param_index)
+        self.buffers = ParamsView(self._buffer_index, slot="buffers")
+        self.training = True
+
+    # -- what the network is ----------------------------------------------------------------
+
+    @property
+    def dtype(self) -> np.dtype | None:
+        """The parameters' dtype; inputs are cast to it so a float32 net stays float32."""
+        for key in self.params:
+            return self.params[key].dtype
+        return None
+
+    @property
+    def xp(self) -> Any:
+        for key in self.params:
+            return array_module(self.params[key])
+        return np
+
+    def parameters(self) -> dict[str, Array]:
+        """Name -> parameter array (the layers' own arrays, not copies)."""
+        return dict(self.params)
+
+    def __repr__(self) -> str:
+        lines = [f"  ({name}): {layer!r}" for name, layer in self.layers.items()]
+        lines.append(f"  (loss): {self.last_layer!r}")
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+    # -- modes ------------------------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> "Sequential":
+        """Training mode: dropout drops, batch norm uses batch statistics."""
+        self.training = mode
+        for layer in self.layers.values():
+            if hasattr(layer, "train"):
+                layer.train(mode)
+        return self
+
+    def eval(self) -> "Sequential":
+        """Inference mode: dropout off, batch norm uses its running averages."""
+        return self.train(False)
+
+    @contextmanager
+    def _mode(self, training: bool) -> Iterator[None]:
+        previous = self.training
+        self.train(training)
+        try:
+            yield
+        finally:
+            self.train(previous)
+
+    # -- the forward and backward passes ----------------------------------------------------
+
+    def _as_input(self, x: Any) -> Array:
+        dtype = self.dtype
+        return self.xp.asarray(x) if dtype is None else self.xp.asarray(x, dtype=dtype)
+
+    def forward(self, x: Array) -> Array:
+        """Scores (before the loss layer) in the current mode."""
+        x = self._as_input(x)
+        for layer in self.layers.values():
+            x = layer.forward(x)
+        return x
+
+    def predict(self, x: Array) -> Array:
+        """Scores in inference mode, whatever the current mode is."""
+        with self._mode(False):
+            return self.forward(x)
+
+    def loss(self, x: Array, t: Array) -> Array:
+        """The loss of the batch ``(x, t)`` in the current mode, plus the L2 penalty if any."""
+        loss = self.last_layer.forward(self.forward(x), t)
+        if self.weight_decay_lambda:
+            loss = loss + 0.5 * self.weight_decay_lambda * sum((w * w).sum() for w in self._weights())
+        return loss
+
+    def backward(self, dout: Any = 1) -> Array:
+        """Run the chain rule from the loss back to the input; return the input's gradient."""
+        dout = self.last_layer.backward(dout)
+        for layer in reversed(self.layers.values()):
+            dout = layer.backward(dout)
+        return dout
+
+    def gradient(self, x: Array, t: Array) -> dict[str, Array]:
+        """Gradients of :meth:`loss` with respect to every parameter, by backpropagation."""
+        self.loss(x, t)
+        self.backward(1)
+        grads = {key: layer.grads[name] for key, (layer, name) in self._param_index.items()}
+        if self.weight_decay_lambda:
+            for key in grads:
+                if self.params[key].ndim >= 2:
+                    grads[key] = grads[key] + self.weight_decay_lambda * self.params[key]
+        return grads
+
+    def numerical_gradient(self, x: Array, t: Array, h: float = 1e-4) -> dict[str, Array]:
+        """Gradients of :meth:`loss` by central differences: slow, for checking :meth:`gradient`."""
+        x = self._as_input(x)
+        return {key: numerical_gradient(lambda _: self.loss(x, t), self.params[key], h) for key in self.params}
+
+    def accuracy(self, x: Array, t: Array, batch_size: int | None = None) -> float:
+        """Fraction of samples whose highest score is the true class (labels or one-hot ``t``)."""
+        xp = self.xp
+        t = xp.asarray(t)
+        if t.ndim != 1:
+            t = t.argmax(axis=1)
+        n = len(t)
+        step = batch_size or max(n, 1)
+        correct = 0
+        for start in range(0, n, step):
+            y = self.predict(x[start : start + step])
+            correct += int((y.argmax(axis=1) == t[start : start + step]).sum())
+        return correct / n if n else 0.0
+
+    def _weights(self) -> Iterator[Array]:
+        return (self.params[k] for k in self.params if self.params[k].ndim >= 2)
+
+    # -- saving and loading ---------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Host copies of every parameter and buffer, by name (what a checkpoint stores)."""
+        state = {k: to_numpy(self.params[k]).copy() for k in self.params}
+        state.update({k: to_numpy(self.buffers[k]).copy() for k in self.buffers})
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> LoadResult:
+        """Copy ``state`` into the network's arrays in place (dtype and device are kept).
+
+        With ``strict`` (the default), any missing or unexpected key is an error; otherwise they
+        are returned. A shape mismatch is always an error: loading it would be silently wrong.
+        """
+        targets = {**{k: self.params for k in self.params}, **{k: self.buffers for k in self.buffers}}
+        missing = [k for k in targets if k not in state]
+        unexpected = [k for k in state if k not in targets]
+        if strict and (missing or unexpected):
+            raise CheckpointError(
+                f"state dict does not match {type(self).__name__}: missing keys {missing}, "
+                f"unexpected keys {unexpected}"
+            )
+        for key, view in targets.items():
+            if key not in state:
+                continue
+            value = np.asarray(state[key])
+            target = view[key]
+            if value.shape != tuple(target.shape):
+                raise CheckpointError(f"{key}: expected shape {tuple(target.shape)}, got {value.shape}")
+            target[...] = array_module(target).asarray(value, dtype=target.dtype)
+        return LoadResult(missing, unexpected)

@@ -1,0 +1,49 @@
+"""The textbook's two-layer network: Affine → ReLU → Affine → SoftmaxWithLoss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import init
+from ..backend import Backend, get_backend
+from ..layers import Affine, Relu, SoftmaxWithLoss
+from .sequential import Sequential
+
+
+class TwoLayerNet(Sequential):
+    """``TwoLayerNet(input_size, hidden_size, output_size, weight_init_std=0.01)``.
+
+    Weights are ``weight_init_std * N(0, 1)``, biases zero, as in the book. ``rng`` (a seed or a
+    ``numpy.random.Generator``) makes the initial weights reproducible; ``dtype`` defaults to
+    float64 so gradient checks reach the book's 1e-13..1e-10 agreement.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        weight_init_std: float = 0.01,
+        *,
+        rng: int | np.random.Generator | None = None,
+        dtype: Any = np.float64,
+        backend: str | Backend = "numpy",
+    ) -> None:
+        for label, size in (("input_size", input_size), ("hidden_size", hidden_size), ("output_size", output_size)):
+            if int(size) != size or size < 1:
+                raise ValueError(f"TwoLayerNet: {label} must be a positive integer, got {size!r}")
+        generator = init.as_generator(rng)
+        backend = get_backend(backend)
+        W1 = init.normal(generator, (input_size, hidden_size), weight_init_std, dtype, backend)
+        W2 = init.normal(generator, (hidden_size, output_size), weight_init_std, dtype, backend)
+        super().__init__(
+            [
+                ("Affine1", Affine(W1, init.zeros((hidden_size,), dtype, backend))),
+                ("Relu1", Relu()),
+                ("Affine2", Affine(W2, init.zeros((output_size,), dtype, backend))),
+            ],
+            SoftmaxWithLoss(),
+        )
+        self.sizes = (input_size, hidden_size, output_size)
