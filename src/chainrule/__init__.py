@@ -1,0 +1,75 @@
+"""chainrule: neural networks as the error backpropagation method explains them.
+
+Every operation is a layer with ``forward`` and ``backward``; a network is an ordered stack of
+layers; training is the chain rule run backwards through that stack.
+"""
+
+from .backend import Backend, array_module, get_backend, to_numpy
+from .errors import (
+    ChainruleError,
+    CheckpointError,
+    DataError,
+    DTypeError,
+    LabelError,
+    NonFiniteError,
+    NotForwardedError,
+    ShapeError,
+)
+from .functions import cross_entropy_error, log_softmax, mean_squared_error, sigmoid, softmax
+from .gradients import GradcheckReport, gradcheck, gradcheck_layer, gradcheck_net, numerical_gradient
+from .layers import (
+    AddLayer,
+    Affine,
+    Layer,
+    LeakyRelu,
+    LossLayer,
+    MeanSquaredError,
+    MulLayer,
+    Relu,
+    Sigmoid,
+    Softmax,
+    SoftmaxWithLoss,
+    Tanh,
+)
+from .nets import Sequential, TwoLayerNet
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AddLayer",
+    "Affine",
+    "Backend",
+    "ChainruleError",
+    "CheckpointError",
+    "DTypeError",
+    "DataError",
+    "GradcheckReport",
+    "LabelError",
+    "Layer",
+    "LeakyRelu",
+    "LossLayer",
+    "MeanSquaredError",
+    "MulLayer",
+    "NonFiniteError",
+    "NotForwardedError",
+    "Relu",
+    "Sequential",
+    "ShapeError",
+    "Sigmoid",
+    "Softmax",
+    "SoftmaxWithLoss",
+    "Tanh",
+    "TwoLayerNet",
+    "array_module",
+    "cross_entropy_error",
+    "get_backend",
+    "gradcheck",
+    "gradcheck_layer",
+    "gradcheck_net",
+    "log_softmax",
+    "mean_squared_error",
+    "numerical_gradient",
+    "sigmoid",
+    "softmax",
+    "to_numpy",
+]

@@ -1,0 +1,1 @@
+"""Command-line interface: ``chainrule COMMAND``; see :mod:`chainrule.cli.main`."""

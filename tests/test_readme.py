@@ -1,0 +1,20 @@
+"""README.md is the contract: CI must run the test command it shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_test_command() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("<!-- test-command:", 1)[1].split("```bash\n", 1)[1]
+    return block.split("\n```", 1)[0].strip()
+
+
+def test_ci_runs_the_readme_test_command():
+    command = readme_test_command()
+    assert "pytest" in command
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    assert command in ci_lines
