@@ -1,0 +1,533 @@
+"""Optimizers: how a network's parameters move once backpropagation has given their gradients.
+
+Each class is the textbook's update rule (Deep Learning from Scratch, section 6.1) with the
+textbook's signature, ``optimizer.update(net.params, grads)``. Parameters are updated in place,
+so layers holding the same arrays see the change. Per-parameter state (a velocity, running
+averages) is keyed by the parameter's *name* and created lazily, with the parameter's dtype and
+backend (NumPy or CuPy), on its first update; gradients are only read, never written.
+
+``weight_decay`` is the textbook's coupled L2 penalty (``weight_decay_lambda``): the gradient
+used is ``g + weight_decay * p``, applied only to parameters with ``ndim >= 2`` (weight matrices
+and convolution filters, not biases or batch-norm scale/shift).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .backend import Array, array_module, to_numpy
+from .errors import CheckpointError, DTypeError, ShapeError
+
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Momentum",
+    "Nesterov",
+    "AdaGrad",
+    "RMSprop",
+    "Adam",
+    "OPTIMIZERS",
+    "make_optimizer",
+]
+
+
+class _Hyperparameter:
+    """A float attribute checked on every assignment (so ``optimizer.lr = ...`` is checked too).
+
+    Values are stored as Python floats: a NumPy float64 scalar would promote float32 arithmetic.
+    """
+
+    def __init__(self, is_valid: Callable[[float], bool], requirement: str) -> None:
+        self.is_valid = is_valid
+        self.requirement = requirement
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.attribute = "_" + name
+
+    def __get__(self, optimizer: Any, owner: type | None = None) -> Any:
+        if optimizer is None:
+            return self
+        return getattr(optimizer, self.attribute)
+
+    def __set__(self, optimizer: Any, value: Any) -> None:
+        where = f"{type(optimizer).__name__}: {self.name}"
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{where} must be a real number, got {value!r}")
+        number = float(value)
+        if not (math.isfinite(number) and self.is_valid(number)):
+            raise ValueError(f"{where} must be {self.requirement}, got {value!r}")
+        setattr(optimizer, self.attribute, number)
+
+
+def _positive() -> _Hyperparameter:
+    return _Hyperparameter(lambda x: x > 0, "a positive finite number")
+
+
+def _non_negative() -> _Hyperparameter:
+    return _Hyperparameter(lambda x: x >= 0, "a non-negative finite number")
+
+
+def _fraction() -> _Hyperparameter:
+    return _Hyperparameter(lambda x: 0 <= x < 1, "in [0, 1)")
+
+
+class Optimizer:
+    """Base class: checks ``params`` against ``grads``, applies weight decay, then each rule.
+
+    Subclasses set ``slot_names`` (the per-parameter state arrays) and ``hyperparameter_names``
+    (constructor keywords that ``state_dict`` saves), and implement :meth:`_update_param`.
+    """
+
+    slot_names: ClassVar[tuple[str, ...]] = ()
+    hyperparameter_names: ClassVar[tuple[str, ...]] = ("lr", "weight_decay")
+
+    lr = _positive()
+    weight_decay = _non_negative()
+
+    def __init__(self, lr: float, *, weight_decay: float = 0.0) -> None:
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.iterations = 0  # completed calls to update(); Adam's t
+        self.state: dict[str, dict[str, Array]] = {}  # parameter name -> slot name -> array
+
+    def __repr__(self) -> str:
+        names = self.hyperparameter_names
+        settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{type(self).__name__}({settings})"
+
+    # -- the update -----------------------------------------------------------------------------
+
+    def update(self, params: MutableMapping[str, Array], grads: Mapping[str, Array]) -> None:
+        """Move every ``params[key]`` in place by its rule, using ``grads[key]``.
+
+        Everything is checked before anything is written, so a bad call leaves both the
+        parameters and the optimizer's state untouched.
+        """
+        checked = [(key, *self._checked_pair(key, params, grads)) for key in params]
+        extra = [key for key in grads if key not in params]
+        if extra:
+            raise ValueError(
+                f"{type(self).__name__}: gradients {extra} have no matching parameter "
+                f"(parameters: {list(params)})"
+            )
+        for key, param, _ in checked:
+            self._check_state(key, param)
+
+        self.iterations += 1
+        for key, param, grad in checked:
+            xp = array_module(param)
+            if self.weight_decay and param.ndim >= 2:
+                decayed = xp.multiply(param, self.weight_decay)
+                decayed += grad  # g + weight_decay * p, in a new array: grads belong to the layers
+                grad = decayed
+            self._update_param(xp, param, grad, self._slots(key, param))
+
+    def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
+        """Apply this optimizer's rule to one parameter, in place."""
+        raise NotImplementedError
+
+    def _checked_pair(
+        self, key: str, params: Mapping[str, Array], grads: Mapping[str, Array]
+    ) -> tuple[Array, Array]:
+        name = type(self).__name__
+        if key not in grads:
+            raise ValueError(
+                f"{name}: no gradient for parameter {key!r} (gradients: {list(grads)})"
+            )
+        param, grad = params[key], grads[key]
+        for what, array in (("parameter", param), ("gradient", grad)):
+            if not hasattr(array, "shape") or not hasattr(array, "dtype"):
+                raise TypeError(
+                    f"{name}: {what} {key!r} must be an array, got {type(array).__name__}"
+                )
+        if param.dtype.kind != "f":
+            raise DTypeError(
+                f"{name}: parameter {key!r} has dtype {param.dtype}; only floating-point "
+                "parameters can be updated in place"
+            )
+        if array_module(grad) is not array_module(param):
+            raise DTypeError(
+                f"{name}: gradient {key!r} is a {type(grad).__module__} array but the parameter "
+                f"is a {type(param).__module__} array; both must live on the same backend"
+            )
+        if grad.shape != param.shape:
+            raise ShapeError(
+                f"{name}: gradient {key!r} has shape {grad.shape}, expected the parameter's "
+                f"shape {param.shape}"
+            )
+        # The rule runs in the parameter's dtype, so float32 training stays float32.
+        return param, grad.astype(param.dtype, copy=False)
+
+    def _check_state(self, key: str, param: Array) -> None:
+        slots = self.state.get(key)
+        if slots:
+            shape = next(iter(slots.values())).shape
+            if shape != param.shape:
+                raise CheckpointError(
+                    f"{type(self).__name__}: state for parameter {key!r} has shape {shape} but "
+                    f"the parameter has shape {param.shape}; was the state loaded from another "
+                    "model?"
+                )
+
+    def _slots(self, key: str, param: Array) -> dict[str, Array]:
+        """The state arrays of parameter ``key``: zeros on first use, moved to its backend/dtype."""
+        slots = self.state.get(key)
+        xp = array_module(param)
+        if slots is None:
+            slots = {slot: xp.zeros_like(param) for slot in self.slot_names}
+            if slots:  # SGD keeps no state
+                self.state[key] = slots
+        else:
+            for slot, array in slots.items():  # loaded state arrives as NumPy, maybe another dtype
+                if array_module(array) is not xp or array.dtype != param.dtype:
+                    slots[slot] = xp.asarray(array, dtype=param.dtype)
+        return slots
+
+    # -- checkpoints ----------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """A flat dict: ``optimizer`` (class name), hyperparameters, ``iterations``, and one
+        NumPy copy per state array under ``"<slot>/<parameter name>"``.
+
+        Scalars are plain Python values (JSON-friendly); everything fits ``numpy.savez``.
+        """
+        result: dict[str, Any] = {"optimizer": type(self).__name__}
+        result.update({name: getattr(self, name) for name in self.hyperparameter_names})
+        result["iterations"] = self.iterations
+        for key, slots in self.state.items():
+            for slot, array in slots.items():
+                result[f"{slot}/{key}"] = np.array(to_numpy(array))  # a copy, not a live view
+        return result
+
+    def load_state_dict(
+        self, state: Mapping[str, Any], *, params: Mapping[str, Array] | None = None
+    ) -> None:
+        """Restore what :meth:`state_dict` saved (also after a round trip through ``numpy.savez``).
+
+        Keys, hyperparameters and array shapes are checked, and with ``params`` the state must
+        cover exactly those parameters with their shapes; any mismatch raises
+        :class:`~chainrule.errors.CheckpointError` and leaves this optimizer unchanged.
+        """
+        name = type(self).__name__
+
+        def fail(message: str) -> CheckpointError:
+            return CheckpointError(f"{name}.load_state_dict: {message}")
+
+        if not isinstance(state, Mapping):
+            raise fail(f"expected a mapping, got {type(state).__name__}")
+        scalars = {key: _scalar(value) for key, value in state.items() if "/" not in key}
+        saved_by = scalars.get("optimizer")
+        if saved_by != name:
+            raise fail(f"the state dict was saved by optimizer {saved_by!r}, not {name!r}")
+        required = {"optimizer", "iterations", *self.hyperparameter_names}
+        missing = sorted(required - scalars.keys())
+        unexpected = sorted(scalars.keys() - required)
+        if missing or unexpected:
+            raise fail(f"missing keys {missing}, unexpected keys {unexpected}")
+
+        try:
+            restored = type(self)(**{key: scalars[key] for key in self.hyperparameter_names})
+        except (TypeError, ValueError) as error:
+            raise fail(f"invalid hyperparameter: {error}") from error
+        iterations = scalars["iterations"]
+        if isinstance(iterations, (bool, np.bool_)) or not isinstance(iterations, numbers.Integral):
+            raise fail(f"'iterations' must be an integer, got {iterations!r}")
+        if iterations < 0:
+            raise fail(f"'iterations' must be >= 0, got {iterations}")
+
+        new_state: dict[str, dict[str, np.ndarray]] = {}
+        for key, value in state.items():
+            if "/" not in key:
+                continue
+            slot, _, param_name = key.partition("/")
+            if slot not in self.slot_names:
+                raise fail(f"unexpected key {key!r}: {name} keeps slots {list(self.slot_names)}")
+            array = np.array(to_numpy(value))
+            if array.dtype.kind != "f":
+                raise fail(f"{key!r} has dtype {array.dtype}, expected a floating-point array")
+            new_state.setdefault(param_name, {})[slot] = array
+        for param_name, slots in new_state.items():
+            absent = [slot for slot in self.slot_names if slot not in slots]
+            if absent:
+                raise fail(f"parameter {param_name!r} lacks state {absent}")
+            shapes = {slot: array.shape for slot, array in slots.items()}
+            if len(set(shapes.values())) > 1:
+                raise fail(f"state of parameter {param_name!r} has differing shapes {shapes}")
+        if params is not None:
+            self._check_against(new_state, params, fail)
+
+        for key in self.hyperparameter_names:
+            setattr(self, key, getattr(restored, key))
+        self.iterations = int(iterations)
+        self.state = {
+            key: {slot: slots[slot] for slot in self.slot_names} for key, slots in new_state.items()
+        }
+
+    def _check_against(
+        self,
+        new_state: dict[str, dict[str, np.ndarray]],
+        params: Mapping[str, Array],
+        fail: Callable[[str], CheckpointError],
+    ) -> None:
+        if not self.slot_names or not new_state:
+            return  # nothing per-parameter was saved (SGD, or no step taken yet)
+        missing = [key for key in params if key not in new_state]
+        unexpected = [key for key in new_state if key not in params]
+        if missing or unexpected:
+            raise fail(
+                f"no state for parameters {missing}; state for unknown parameters {unexpected}"
+            )
+        for key, slots in new_state.items():
+            shape = next(iter(slots.values())).shape
+            if shape != tuple(params[key].shape):
+                raise fail(
+                    f"state for parameter {key!r} has shape {shape}, the parameter has shape "
+                    f"{tuple(params[key].shape)}"
+                )
+
+
+def _scalar(value: Any) -> Any:
+    """A plain Python scalar from a 0-d array (what ``numpy.load`` gives back for scalars)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value.item()
+    return value
+
+
+# -- the textbook's rules -----------------------------------------------------------------------
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent: ``p -= lr * g``."""
+
+    def __init__(self, lr: float = 0.01, *, weight_decay: float = 0.0) -> None:
+        super().__init__(lr, weight_decay=weight_decay)
+
+    def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
+        param -= self.lr * grad
+
+
+class Momentum(Optimizer):
+    """Momentum SGD: ``v = momentum * v - lr * g; p += v``.
+
+    Equals PyTorch's ``SGD(momentum=...)`` while ``lr`` is constant (its buffer is ``-v / lr``).
+    """
+
+    slot_names = ("velocity",)
+    hyperparameter_names = ("lr", "momentum", "weight_decay")
+    momentum = _fraction()
+
+    def __init__(
+        self, lr: float = 0.01, momentum: float = 0.9, *, weight_decay: float = 0.0
+    ) -> None:
+        super().__init__(lr, weight_decay=weight_decay)
+        self.momentum = momentum
+
+    def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
+        velocity = slots["velocity"]
+        velocity *= self.momentum
+        velocity -= self.lr * grad
+        param += velocity
+
+
+class Nesterov(Optimizer):
+    """Nesterov's accelerated gradient in the textbook's form (which looks ahead through ``v``):
+
+    ``v = momentum * v - lr * g; p += momentum**2 * v - (1 + momentum) * lr * g``.
+    The ``momentum**2`` term uses the velocity *after* this step's update, as the textbook's code
+    does; the usual form (Bengio et al. 2012, PyTorch's ``SGD(nesterov=True)``) uses it from
+    before, so the two trajectories differ.
+    """
+
+    slot_names = ("velocity",)
+    hyperparameter_names = ("lr", "momentum", "weight_decay")
+    momentum = _fraction()
+
+    def __init__(
+        self, lr: float = 0.01, momentum: float = 0.9, *, weight_decay: float = 0.0
+    ) -> None:
+        super().__init__(lr, weight_decay=weight_decay)
+        self.momentum = momentum
+
+    def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
+        velocity, momentum = slots["velocity"], self.momentum
+        step = xp.multiply(grad, self.lr, out=xp.empty_like(param))
+        velocity *= momentum
+        velocity -= step
+        param += xp.multiply(velocity, momentum * momentum, out=step)
+        param -= xp.multiply(grad, (1 + momentum) * self.lr, out=step)
+
+
+class AdaGrad(Optimizer):
+    """AdaGrad: ``h += g * g; p -= lr * g / (sqrt(h) + eps)``; ``h`` is kept as ``sum_of_squares``.
+
+    PyTorch's ``Adagrad`` is the same rule, with ``eps=1e-10`` by default.
+    """
+
+    slot_names = ("sum_of_squares",)
+    hyperparameter_names = ("lr", "eps", "weight_decay")
+    eps = _positive()
+
+    def __init__(self, lr: float = 0.01, eps: float = 1e-7, *, weight_decay: float = 0.0) -> None:
+        super().__init__(lr, weight_decay=weight_decay)
+        self.eps = eps
+
+    def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
+        sum_of_squares = slots["sum_of_squares"]
+        scratch = xp.multiply(grad, grad, out=xp.empty_like(param))
+        sum_of_squares += scratch
+        denominator = xp.sqrt(sum_of_squares, out=scratch)
+        denominator += self.eps
+        step = xp.multiply(grad, self.lr, out=xp.empty_like(param))
+        step /= denominator
+        param -= step
+
+
+class RMSprop(Optimizer):
+    """RMSprop: ``h = decay_rate * h + (1 - decay_rate) * g * g; p -= lr * g / (sqrt(h) + eps)``.
+
+    ``h`` is kept as ``mean_square``. PyTorch's ``RMSprop(alpha=decay_rate)`` is the same rule
+    (its defaults differ: ``lr=0.01, alpha=0.99, eps=1e-8``).
+    """
+
+    slot_names = ("mean_square",)
+    hyperparameter_names = ("lr", "decay_rate", "eps", "weight_decay")
+    decay_rate = _fraction()
+    eps = _positive()
+
+    def __init__(
+        self,
+        lr: float = 0.01,
+        decay_rate: float = 0.99,
+        eps: float = 1e-7,
+        *,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(lr, weight_decay=weight_decay)
+        self.decay_rate = decay_rate
+        self.eps = eps
+
+    def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
+        mean_square = slots["mean_square"]
+        mean_square *= self.decay_rate
+        scratch = xp.multiply(grad, 1 - self.decay_rate, out=xp.empty_like(param))
+        scratch *= grad
+        mean_square += scratch
+        denominator = xp.sqrt(mean_square, out=scratch)
+        denominator += self.eps
+        step = xp.multiply(grad, self.lr, out=xp.empty_like(param))
+        step /= denominator
+        param -= step
+
+
+class Adam(Optimizer):
+    """Adam in the textbook's form, with ``t = iterations``:
+
+    ``m += (1 - beta1) * (g - m); v += (1 - beta2) * (g * g - v);``
+    ``p -= lr_t * m / (sqrt(v) + eps)`` where ``lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)``.
+
+    This differs from PyTorch only in where ``eps`` enters: PyTorch divides by
+    ``sqrt(v_hat) + eps`` with the bias-corrected ``v_hat = v / (1 - beta2**t)``, i.e. its
+    ``eps`` is ``sqrt(1 - beta2**t)`` times ours. ``torch_compatible=True`` switches to PyTorch's
+    exact formula and operation order (and ``eps`` then defaults to PyTorch's ``1e-8``), so
+    benchmarks can follow ``torch.optim.Adam`` to rounding. Two differences remain: ``t`` counts
+    calls to :meth:`update` (PyTorch counts per parameter, the same when every parameter is updated
+    every step), and ``weight_decay`` skips parameters with ``ndim < 2`` (PyTorch decays all).
+    ``m`` and ``v`` are kept as ``first_moment`` and ``second_moment``.
+    """
+
+    slot_names = ("first_moment", "second_moment")
+    hyperparameter_names = ("lr", "beta1", "beta2", "eps", "weight_decay", "torch_compatible")
+    beta1 = _fraction()
+    beta2 = _fraction()
+    eps = _positive()
+
+    def __init__(
+        self,
+        lr: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float | None = None,
+        *,
+        weight_decay: float = 0.0,
+        torch_compatible: bool = False,
+    ) -> None:
+        super().__init__(lr, weight_decay=weight_decay)
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.torch_compatible = torch_compatible
+        self.eps = eps if eps is not None else (1e-8 if self.torch_compatible else 1e-7)
+
+    @property
+    def torch_compatible(self) -> bool:
+        return self._torch_compatible
+
+    @torch_compatible.setter
+    def torch_compatible(self, value: bool) -> None:
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"Adam: torch_compatible must be True or False, got {value!r}")
+        self._torch_compatible = bool(value)
+
+    def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
+        first_moment, second_moment = slots["first_moment"], slots["second_moment"]
+        t = self.iterations
+        scratch = xp.subtract(grad, first_moment, out=xp.empty_like(param))
+        scratch *= 1 - self.beta1
+        first_moment += scratch  # m += (1 - beta1) * (g - m); also PyTorch's lerp
+        step = xp.empty_like(param)
+        if not self.torch_compatible:
+            xp.multiply(grad, grad, out=scratch)
+            scratch -= second_moment
+            scratch *= 1 - self.beta2
+            second_moment += scratch
+            denominator = xp.sqrt(second_moment, out=scratch)
+            denominator += self.eps
+            lr_t = self.lr * math.sqrt(1 - self.beta2**t) / (1 - self.beta1**t)
+            xp.multiply(first_moment, lr_t, out=step)
+            step /= denominator
+        else:  # torch.optim.Adam's single-tensor path, operation for operation
+            second_moment *= self.beta2
+            xp.multiply(grad, 1 - self.beta2, out=scratch)
+            scratch *= grad
+            second_moment += scratch
+            denominator = xp.sqrt(second_moment, out=scratch)
+            denominator /= (1 - self.beta2**t) ** 0.5
+            denominator += self.eps
+            xp.divide(first_moment, denominator, out=step)
+            step *= self.lr / (1 - self.beta1**t)
+        param -= step
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "adagrad": AdaGrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+}
+
+
+def make_optimizer(name: str, lr: float | None = None, **kwargs: Any) -> Optimizer:
+    """Build an optimizer by case-insensitive name (a key of :data:`OPTIMIZERS`), e.g. for the CLI.
+
+    ``lr=None`` keeps the optimizer's own default; other keywords go to its constructor.
+    """
+    cls = OPTIMIZERS.get(name.strip().lower()) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"unknown optimizer {name!r}: expected one of {', '.join(OPTIMIZERS)}")
+    accepted = [key for key in inspect.signature(cls).parameters if key != "lr"]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"{cls.__name__} does not take {unknown}; it takes lr, {', '.join(accepted)}"
+        )
+    if lr is not None:
+        kwargs["lr"] = lr
+    return cls(**kwargs)
