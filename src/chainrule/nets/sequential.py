@@ -131,6 +131,8 @@ class Sequential:
         self.params = ParamsView(self._param_index)
         self.buffers = ParamsView(self._buffer_index, slot="buffers")
         self.training = True
+        self.last_scores: Array | None = None
+        self.last_loss: Array | None = None
 
     # -- what the network is ----------------------------------------------------------------
 
@@ -198,10 +200,16 @@ class Sequential:
             return self.forward(x)
 
     def loss(self, x: Array, t: Array) -> Array:
-        """The loss of the batch ``(x, t)`` in the current mode, plus the L2 penalty if any."""
-        loss = self.last_layer.forward(self.forward(x), t)
+        """The loss of the batch ``(x, t)`` in the current mode, plus the L2 penalty if any.
+
+        The scores and the loss are kept in ``last_scores``/``last_loss``, so a training loop can
+        report accuracy without running the batch forward a second time.
+        """
+        self.last_scores = self.forward(x)
+        loss = self.last_layer.forward(self.last_scores, t)
         if self.weight_decay_lambda:
             loss = loss + 0.5 * self.weight_decay_lambda * sum((w * w).sum() for w in self._weights())
+        self.last_loss = loss
         return loss
 
     def backward(self, dout: Any = 1) -> Array:

@@ -1,0 +1,165 @@
+"""``chainrule train``: train a network on MNIST or Fashion-MNIST and save everything in a run directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..errors import CheckpointError
+from ..models import MODELS, build_model, model_config
+from ..optimizers import OPTIMIZERS, make_optimizer
+from ..plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
+from ..runs import fresh_run_dir, latest_run_dir, load_history, save_history
+from ..training import Trainer, make_schedule
+from ..training.schedules import SCHEDULES
+from .datasets import DATASETS, add_data_arguments, load_dataset
+
+EPILOG = """\
+examples:
+  chainrule train                                   the default recipe: an MLP on MNIST, about 98.3%
+  chainrule train --model two-layer --optimizer sgd --lr 0.1 --epochs 17
+  chainrule train --dataset fashion-mnist --epochs 5 --output-dir runs/fashion
+  chainrule train --resume --epochs 20              continue the latest run up to 20 epochs
+  chainrule evaluate runs/mnist-mlp                 accuracy and confusion matrix of a saved run
+
+Data is read from --data-dir, $CHAINRULE_DATA, or the user cache, and downloaded (with checksum
+checks) if it is in none of them.
+"""
+
+DEFAULTS = {"model": "mlp", "optimizer": "adam", "epochs": 10, "batch_size": 100, "schedule": "cosine"}
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 512,256, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
+    return values
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a network on MNIST or Fashion-MNIST",
+        description="Train a network with mini-batch gradient descent (forward, backward by the chain "
+        "rule, optimizer update), evaluating on the test set after every epoch. Writes a checkpoint, "
+        "metrics (JSON, CSV) and a learning-curve PNG into the run directory.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", choices=MODELS, default=DEFAULTS["model"], help="network (default: %(default)s)")
+    model.add_argument("--hidden-sizes", type=_int_list, metavar="N,N,...", help="hidden layer sizes (default: 50 for two-layer, 256,128 for mlp)")
+    model.add_argument("--activation", choices=["relu", "sigmoid", "tanh"], help="mlp activation (default: relu)")
+    model.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay on the weight matrices (default: 0)")
+    model.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="(default: %(default)s)")
+    fit = parser.add_argument_group("training")
+    fit.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=DEFAULTS["optimizer"], help="(default: %(default)s)")
+    fit.add_argument("--lr", type=float, help="learning rate (default: the optimizer's, 0.001 for adam, 0.01 for the others)")
+    fit.add_argument("--schedule", choices=sorted(SCHEDULES), default=DEFAULTS["schedule"], help="learning-rate schedule over the epochs (default: %(default)s)")
+    fit.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], help="(default: %(default)s)")
+    fit.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="(default: %(default)s)")
+    fit.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling and dropout; same seed, same weights (default: 0)")
+    fit.add_argument("--limit", type=int, metavar="N", help="train on the first N training samples only (quick trials)")
+    fit.add_argument("--backend", choices=["numpy", "cupy", "auto"], default="numpy", help="array backend: cupy runs on an NVIDIA GPU (default: numpy)")
+    fit.add_argument("-v", "--verbose", type=int, choices=[0, 1, 2], default=1, help="0 quiet, 1 progress bars, 2 one line per epoch (default: 1)")
+    add_data_arguments(parser)
+    out = parser.add_argument_group("output")
+    out.add_argument("--output-dir", type=Path, help="run directory (default: runs/DATASET-MODEL, numbered if taken)")
+    out.add_argument("--resume", action="store_true", help="continue from the checkpoint in --output-dir (default: the latest run of this dataset and model)")
+    parser.set_defaults(func=run)
+
+
+def _config_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    config = model_config(
+        args.model, hidden_sizes=args.hidden_sizes, dtype=args.dtype, activation=args.activation,
+        weight_decay_lambda=args.weight_decay or None,
+    )
+    config["dataset"] = args.dataset
+    config["training"] = {
+        "optimizer": args.optimizer, "lr": args.lr, "schedule": args.schedule, "epochs": args.epochs,
+        "batch_size": args.batch_size, "seed": args.seed, "limit": args.limit,
+    }
+    return config
+
+
+def _run_dir(args: argparse.Namespace) -> Path:
+    name = f"{args.dataset}-{args.model}"
+    if args.output_dir is not None:
+        return args.output_dir
+    if args.resume:
+        found = latest_run_dir("runs", name)
+        if found is None:
+            raise CheckpointError(f"--resume: no run with a checkpoint under runs/{name}*; give --output-dir")
+        return found
+    return fresh_run_dir("runs", name)
+
+
+def run(args: argparse.Namespace) -> int:
+    run_dir = _run_dir(args)
+    if args.resume:
+        model_state, optimizer_state, config = load_checkpoint(run_dir)
+        config["training"]["epochs"] = args.epochs  # the one thing a resume may change: how far to go
+    else:
+        config = _config_from_args(args)
+    settings = config["training"]
+    (x_train, t_train), (x_test, t_test) = load_dataset(config["dataset"], args, flatten=True, dtype=config["dtype"])
+    if settings.get("limit"):
+        x_train, t_train = x_train[: settings["limit"]], t_train[: settings["limit"]]
+
+    net = build_model(config, rng=settings["seed"], backend=args.backend)
+    optimizer = make_optimizer(settings["optimizer"], settings["lr"])
+    settings["lr"] = optimizer.lr
+    history = None
+    if args.resume:
+        net.load_state_dict(model_state)
+        optimizer.load_state_dict(optimizer_state, params=net.params)
+        history = load_history(run_dir)
+        if len(history) >= settings["epochs"]:
+            print(f"{run_dir} already has {len(history)} epochs; ask for more with --epochs", file=sys.stderr)
+            return 0
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    def checkpoint(epoch: int, history: Any) -> None:
+        save_checkpoint(run_dir, net.state_dict(), optimizer.state_dict(), config)
+        save_history(run_dir, history)
+
+    trainer = Trainer(
+        net, optimizer, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
+        lr_schedule=make_schedule(settings["schedule"], optimizer.lr if not args.resume else settings["lr"], settings["epochs"]),
+        verbose=args.verbose,
+    )
+    if args.verbose:
+        action = f"resuming at epoch {len(history) + 1}" if history else "training"
+        print(f"{action}: {config['model']} {config['hidden_sizes']} on {config['dataset']} "
+              f"({len(x_train)} train / {len(x_test)} test), {settings['optimizer']} lr {settings['lr']:g}, "
+              f"{config['dtype']}, run directory {run_dir}")
+    started = time.perf_counter()
+    history = trainer.fit(x_train, t_train, x_test, t_test, history=history, on_epoch_end=checkpoint)
+    elapsed = time.perf_counter() - started
+    _write_figures(run_dir, history, config, args.verbose)
+    summary = {"test_acc": history.test_acc[-1], "test_loss": history.test_loss[-1], "epochs": len(history), "seconds": elapsed}
+    print(f"test accuracy {100 * summary['test_acc']:.2f}% after {len(history)} epochs "
+          f"({elapsed:.1f} s this session); saved to {run_dir}")
+    if args.verbose == 0:
+        print(json.dumps(summary))
+    return 0
+
+
+def _write_figures(run_dir: Path, history: Any, config: dict[str, Any], verbose: int) -> None:
+    if not matplotlib_available():
+        print(f"plots skipped: {INSTALL_HINT}", file=sys.stderr)
+        return
+    title = f"{config['model']} {config['hidden_sizes']} on {config['dataset']}"
+    plot_learning_curve(history, run_dir / "learning_curve.png", title=title)
+    if verbose:
+        print(f"learning curve: {run_dir / 'learning_curve.png'}")

@@ -1,0 +1,59 @@
+"""Build a network from a plain, JSON-friendly config: what checkpoints store and the CLI parses.
+
+A checkpoint saves this config next to the weights, so loading never unpickles code: the
+network is rebuilt from names and numbers, and only arrays are read from the file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .nets import MultiLayerNet, Sequential, TwoLayerNet
+
+MODELS = ("two-layer", "mlp")
+
+
+def build_model(config: dict[str, Any], *, rng: Any = None, backend: str = "numpy") -> Sequential:
+    """``config`` holds ``model`` (one of :data:`MODELS`), sizes and ``dtype``; see :func:`model_config`."""
+    name = config.get("model")
+    dtype = config.get("dtype", "float32")
+    if name == "two-layer":
+        return TwoLayerNet(
+            config["input_size"], config["hidden_sizes"][0], config["output_size"],
+            config.get("weight_init_std", 0.01), rng=rng, dtype=dtype, backend=backend,
+        )
+    if name == "mlp":
+        return MultiLayerNet(
+            config["input_size"], config["hidden_sizes"], config["output_size"],
+            activation=config.get("activation", "relu"), weight_init_std=config.get("weight_init_std", "he"),
+            weight_decay_lambda=config.get("weight_decay_lambda", 0.0), rng=rng, dtype=dtype, backend=backend,
+        )
+    raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}")
+
+
+def model_config(
+    model: str,
+    *,
+    input_shape: tuple[int, ...] = (1, 28, 28),
+    output_size: int = 10,
+    hidden_sizes: list[int] | None = None,
+    dtype: str = "float32",
+    **options: Any,
+) -> dict[str, Any]:
+    """The config :func:`build_model` takes, with the defaults of each model filled in."""
+    input_size = 1
+    for n in input_shape:
+        input_size *= n
+    defaults = {"two-layer": [50], "mlp": [256, 128]}
+    if model not in defaults:
+        raise ValueError(f"unknown model {model!r}: expected one of {', '.join(MODELS)}")
+    config = {
+        "model": model,
+        "input_shape": list(input_shape),
+        "input_size": input_size,
+        "output_size": output_size,
+        "hidden_sizes": list(hidden_sizes or defaults[model]),
+        "dtype": dtype,
+    }
+    config.update({k: v for k, v in options.items() if v is not None})
+    return config

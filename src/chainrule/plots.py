@@ -1,0 +1,79 @@
+"""Figures: learning curves and confusion matrices, drawn with matplotlib when it is installed.
+
+matplotlib is optional (the ``plot`` extra). Figures are drawn on an explicit Agg canvas rather
+than through ``pyplot``, so making a plot never changes a user's global matplotlib state.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+import numpy as np
+
+INSTALL_HINT = "install the plot extra to draw figures: pip install 'chainrule[plot]'"
+
+
+def matplotlib_available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _figure(width: float, height: float) -> Any:
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise RuntimeError(INSTALL_HINT) from None
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def plot_learning_curve(history: Any, path: str | os.PathLike, title: str = "") -> None:
+    """Loss (left) and train/test accuracy (right) per epoch."""
+    figure = _figure(10, 4)
+    loss_ax, acc_ax = figure.subplots(1, 2)
+    epochs = history.epoch
+    loss_ax.plot(epochs, history.train_loss, "o-", label="train")
+    if not np.all(np.isnan(history.test_loss)):
+        loss_ax.plot(epochs, history.test_loss, "s-", label="test")
+    loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    acc_ax.plot(epochs, 100 * np.asarray(history.train_acc), "o-", label="train")
+    if not np.all(np.isnan(history.test_acc)):
+        acc_ax.plot(epochs, 100 * np.asarray(history.test_acc), "s-", label="test")
+        best = int(np.nanargmax(history.test_acc))
+        acc_ax.annotate(
+            f"{100 * history.test_acc[best]:.2f}%", (epochs[best], 100 * history.test_acc[best]),
+            textcoords="offset points", xytext=(0, -16), ha="center",
+        )
+    acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    for ax in (loss_ax, acc_ax):
+        ax.grid(alpha=0.3)
+        ax.legend()
+        if len(epochs) <= 20:
+            ax.set_xticks(epochs)
+    if title:
+        figure.suptitle(title)
+    figure.savefig(path)
+
+
+def plot_confusion_matrix(matrix: np.ndarray, path: str | os.PathLike, class_names: Sequence[str], title: str = "") -> None:
+    """Counts of true class (rows) against predicted class (columns), diagonal = correct."""
+    size = max(5.0, 0.6 * len(class_names) + 2.5)
+    figure = _figure(size + 1, size)
+    ax = figure.subplots()
+    image = ax.imshow(np.log1p(matrix), cmap="Blues")
+    threshold = np.log1p(matrix).max() / 2
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8,
+                    color="white" if np.log1p(matrix[i, j]) > threshold else "black")
+    ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(len(class_names)), class_names)
+    ax.set(xlabel="predicted", ylabel="true", title=title or "confusion matrix")
+    figure.colorbar(image, ax=ax, label="log(1 + count)")
+    figure.savefig(path)

@@ -1,0 +1,37 @@
+"""Evaluation in inference mode and in bounded memory: the test set goes through in batches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..backend import Array, to_numpy
+
+
+def predict_labels(net: Any, x: Array, batch_size: int = 1000) -> np.ndarray:
+    """The predicted class of every sample, as a host array."""
+    labels = [to_numpy(net.predict(x[i : i + batch_size]).argmax(axis=1)) for i in range(0, len(x), batch_size)]
+    return np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64)
+
+
+def evaluate(net: Any, x: Array, t: Array, batch_size: int = 1000) -> tuple[float, float]:
+    """Mean loss and accuracy of ``net`` on ``(x, t)`` in inference mode (no L2 term)."""
+    n = len(x)
+    if n == 0:
+        raise ValueError("evaluate: the dataset is empty")
+    total_loss, correct = 0.0, 0
+    for i in range(0, n, batch_size):
+        xb, tb = x[i : i + batch_size], t[i : i + batch_size]
+        scores = net.predict(xb)
+        total_loss += float(net.last_layer.forward(scores, net.xp.asarray(tb))) * len(xb)
+        labels = tb if np.ndim(tb) == 1 else tb.argmax(axis=1)
+        correct += int((to_numpy(scores.argmax(axis=1)) == to_numpy(labels)).sum())
+    return total_loss / n, correct / n
+
+
+def confusion_matrix(true: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """``m[i, j]`` counts samples of class ``i`` predicted as ``j``."""
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(true), np.asarray(predicted)), 1)
+    return matrix

@@ -1,0 +1,136 @@
+"""The training loop: epochs of shuffled mini-batches, each a forward, a backward and an update.
+
+Reproducible by construction: the order of the samples in epoch ``e`` and every random mask
+drawn in it come from generators seeded with ``(seed, e)``, so a run resumed at epoch ``e``
+continues exactly as the uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from ..backend import Array, to_numpy
+from ..errors import NonFiniteError
+from ..progress import progress_bar
+from .evaluation import evaluate
+from .history import History
+from .schedules import Schedule
+
+EpochCallback = Callable[[int, History], None]
+
+
+class Trainer:
+    """Fit ``net`` with ``optimizer`` on in-memory arrays.
+
+    ``verbose``: 0 silent, 1 a progress bar per epoch plus a summary line, 2 the summary line
+    only. ``eval_batch_size`` bounds the memory used to evaluate the test set.
+    """
+
+    def __init__(
+        self,
+        net: Any,
+        optimizer: Any,
+        *,
+        epochs: int = 10,
+        batch_size: int = 100,
+        seed: int = 0,
+        lr_schedule: Schedule | None = None,
+        verbose: int = 1,
+        eval_batch_size: int = 1000,
+    ) -> None:
+        if epochs < 1 or batch_size < 1 or eval_batch_size < 1:
+            raise ValueError(
+                f"Trainer: epochs, batch_size and eval_batch_size must be >= 1, got {epochs}, {batch_size}, {eval_batch_size}"
+            )
+        self.net, self.optimizer = net, optimizer
+        self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
+        self.lr_schedule, self.verbose, self.eval_batch_size = lr_schedule, verbose, eval_batch_size
+
+    def fit(
+        self,
+        x_train: Array,
+        t_train: Array,
+        x_test: Array | None = None,
+        t_test: Array | None = None,
+        *,
+        history: History | None = None,
+        on_epoch_end: EpochCallback | None = None,
+    ) -> History:
+        """Train until ``epochs`` epochs are done in total (a given ``history`` counts as done)."""
+        if len(x_train) != len(t_train):
+            raise ValueError(f"Trainer.fit: {len(x_train)} training samples but {len(t_train)} labels")
+        history = history if history is not None else History()
+        xp = self.net.xp
+        # Move the data to the network's device once, not once per batch.
+        x_train, t_train = xp.asarray(x_train), xp.asarray(t_train)
+        if x_test is not None:
+            x_test, t_test = xp.asarray(x_test), xp.asarray(t_test)
+        for epoch in range(len(history), self.epochs):
+            started = time.perf_counter()
+            lr = self._set_learning_rate(epoch)
+            train_loss, train_acc = self._train_epoch(epoch, x_train, t_train, xp)
+            test_loss, test_acc = math.nan, math.nan
+            if x_test is not None:
+                test_loss, test_acc = evaluate(self.net, x_test, t_test, self.eval_batch_size)
+            history.append(
+                epoch=epoch + 1, train_loss=train_loss, train_acc=train_acc, test_loss=test_loss,
+                test_acc=test_acc, lr=lr, seconds=time.perf_counter() - started,
+            )
+            if self.verbose:
+                print(self._summary(history), flush=True)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch + 1, history)
+        return history
+
+    def _set_learning_rate(self, epoch: int) -> float:
+        if self.lr_schedule is not None:
+            self.optimizer.lr = self.lr_schedule(epoch)
+        return float(self.optimizer.lr)
+
+    def _train_epoch(self, epoch: int, x: Array, t: Array, xp: Any) -> tuple[float, float]:
+        net, n = self.net, len(x)
+        order = xp.asarray(np.random.default_rng([self.seed, epoch]).permutation(n))
+        self._reseed_layers(epoch)
+        net.train()
+        steps = math.ceil(n / self.batch_size)
+        total_loss, correct = 0.0, 0
+        losses, hits = [], []  # device scalars, summed once per epoch (no per-step sync on a GPU)
+        bar = progress_bar(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", enabled=self.verbose == 1, leave=False)
+        with bar:
+            for step in range(steps):
+                index = order[step * self.batch_size : (step + 1) * self.batch_size]
+                xb, tb = x[index], t[index]
+                try:
+                    grads = net.gradient(xb, tb)
+                except NonFiniteError as error:
+                    raise NonFiniteError(
+                        f"training stopped at epoch {epoch + 1}, step {step + 1}: {error}. "
+                        f"The learning rate ({self.optimizer.lr:g}) is probably too large."
+                    ) from None
+                self.optimizer.update(net.params, grads)
+                losses.append(net.last_loss * len(index))
+                labels = tb if tb.ndim == 1 else tb.argmax(axis=1)
+                hits.append((net.last_scores.argmax(axis=1) == labels).sum())
+                if step % 50 == 0 or step == steps - 1:
+                    bar.set_postfix_str(f"loss {float(net.last_loss):.4f}")
+                bar.update(1)
+        total_loss = float(to_numpy(xp.stack([xp.asarray(v, dtype=xp.float64) for v in losses]).sum()))
+        correct = int(to_numpy(xp.stack([xp.asarray(v) for v in hits]).sum()))
+        return total_loss / n, correct / n
+
+    def _reseed_layers(self, epoch: int) -> None:
+        """Give every random layer (dropout) a generator seeded by (seed, epoch, position)."""
+        for position, layer in enumerate(self.net.layers.values()):
+            if hasattr(layer, "rng"):
+                layer.rng = np.random.default_rng([self.seed, epoch, position])
+
+    def _summary(self, history: History) -> str:
+        row = history.last()
+        text = f"epoch {row['epoch']}/{self.epochs}  loss {row['train_loss']:.4f}  acc {row['train_acc']:.4f}"
+        if not math.isnan(row["test_acc"]):
+            text += f"  test loss {row['test_loss']:.4f}  test acc {row['test_acc']:.4f}"
+        return text + f"  lr {row['lr']:.3g}  {row['seconds']:.1f}s"
