@@ -1,0 +1,80 @@
+"""Finding a dataset file: local folders first, then the cache, then a download into the cache.
+
+Lookup order: ``data_dir=``, ``$CHAINRULE_DATA``, the cache (:func:`default_cache_dir`), then the
+mirrors. In each folder D the file may be ``D/<subdir>/<name>`` (e.g.
+``D/mnist/train-images-idx3-ubyte.gz``) or ``D/<name>``, gzip-compressed or not (the name
+without ``.gz``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import DataError
+from .checksums import verify_file
+from .download import URLOpener, default_cache_dir, download_file
+from .sources import DatasetSource
+
+DATA_ENV = "CHAINRULE_DATA"
+
+
+def fetch_file(
+    source: DatasetSource,
+    key: str,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    download: bool = True,
+    verify: bool = True,
+    urlopen: URLOpener | None = None,
+    progress: bool = True,
+) -> Path:
+    """The path of ``source.files[key]`` (``key`` as in ``SPLITS``, e.g. ``"train_images"``).
+
+    With ``verify=True`` a file found under its published name is checked against the published
+    size and digest; a decompressed copy cannot be, so it is only checked by the IDX reader.
+    Downloads are always checked, so nothing unchecked ever enters the cache.
+    """
+    remote = source.files[key]
+    names = [remote.name]
+    if remote.name.endswith(".gz"):
+        names.append(remote.name[: -len(".gz")])
+    looked = []
+    for label, directory in _search_dirs(data_dir):
+        if directory is None:
+            looked.append(f"  {label}: not given")
+            continue
+        # The dataset's own subfolder first: a flat folder may hold another dataset's files
+        # under the same names (MNIST and Fashion-MNIST share them).
+        for folder in (directory / source.subdir, directory):
+            for name in names:
+                path = folder / name
+                if path.is_file():
+                    if verify and name == remote.name:
+                        verify_file(path, remote)
+                    return path
+        looked.append(f"  {label}: {directory / source.subdir} and {directory}")
+    if download:
+        dest = default_cache_dir() / source.subdir / remote.name
+        try:
+            return download_file(remote, source.mirrors, dest, urlopen=urlopen, progress=progress)
+        except DataError as exc:
+            download_note = str(exc)
+    else:
+        download_note = "download=False, so no download was tried"
+    raise DataError(
+        f"{source.name} file {' / '.join(names)} not found. Looked in:\n"
+        + "\n".join(looked)
+        + f"\n{download_note}\n"
+        f"To use local copies, pass data_dir='/path/to/folder' or set {DATA_ENV}=/path/to/folder; "
+        f"the folder may hold the files directly or in a '{source.subdir}' subfolder."
+    )
+
+
+def _search_dirs(data_dir: str | os.PathLike[str] | None) -> list[tuple[str, Path | None]]:
+    env = os.environ.get(DATA_ENV)
+    return [
+        ("data_dir", Path(data_dir).expanduser() if data_dir is not None else None),
+        (f"${DATA_ENV}", Path(env).expanduser() if env else None),
+        ("cache", default_cache_dir()),
+    ]

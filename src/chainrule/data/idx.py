@@ -1,0 +1,117 @@
+"""The IDX file format that MNIST and Fashion-MNIST are published in.
+
+Layout: two zero bytes, a dtype code, the number of dimensions, one big-endian uint32 per
+dimension, then the data in C order, big-endian. Files are usually gzip-compressed; we tell by
+the gzip magic bytes rather than the name, since people rename and decompress files.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError, DTypeError, ShapeError
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+# IDX dtype code -> (big-endian dtype as stored, name used in messages).
+_DTYPES: dict[int, tuple[np.dtype, str]] = {
+    0x08: (np.dtype("u1"), "uint8"),
+    0x09: (np.dtype("i1"), "int8"),
+    0x0B: (np.dtype(">i2"), "int16"),
+    0x0C: (np.dtype(">i4"), "int32"),
+    0x0D: (np.dtype(">f4"), "float32"),
+    0x0E: (np.dtype(">f8"), "float64"),
+}
+_CODES = {(dtype.kind, dtype.itemsize): code for code, (dtype, _) in _DTYPES.items()}
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an IDX file, gzip-compressed or raw, into a native-endian NumPy array.
+
+    Every size in the header is checked against the data actually present, so a truncated
+    download or a file with trailing garbage is reported instead of silently reshaped.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if raw.startswith(GZIP_MAGIC):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+            reason = str(exc) or type(exc).__name__
+            raise DataError(f"{path}: corrupt gzip stream ({reason})") from exc
+    return decode_idx(raw, name=str(path))
+
+
+def decode_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Decode the (uncompressed) bytes of an IDX file; ``name`` appears in error messages."""
+    if len(raw) < 4:
+        raise DataError(f"{name}: too short for an IDX header: {len(raw)} bytes, expected >= 4")
+    if raw[0] != 0 or raw[1] != 0:
+        raise DataError(
+            f"{name}: not an IDX file: expected the first two bytes to be 0x00 0x00, "
+            f"found 0x{raw[0]:02x} 0x{raw[1]:02x}"
+        )
+    code, ndim = raw[2], raw[3]
+    if code not in _DTYPES:
+        known = ", ".join(f"0x{c:02X} ({n})" for c, (_, n) in _DTYPES.items())
+        raise DataError(f"{name}: unknown IDX dtype code 0x{code:02X}, expected one of {known}")
+    if ndim < 1:
+        raise DataError(f"{name}: IDX header says 0 dimensions, expected at least 1")
+    header_size = 4 + 4 * ndim
+    if len(raw) < header_size:
+        raise DataError(
+            f"{name}: truncated header: {ndim} dimensions need {header_size} header bytes, "
+            f"found {len(raw)}"
+        )
+    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dtype, dtype_name = _DTYPES[code]
+    expected = math.prod(dims) * dtype.itemsize
+    found = len(raw) - header_size
+    if found != expected:
+        problem = "truncated" if found < expected else "trailing bytes after the data"
+        shape = "x".join(map(str, dims))
+        raise DataError(
+            f"{name}: {problem}: header says {shape} {dtype_name} = {expected} bytes of data, "
+            f"found {found}"
+        )
+    data = np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(dims)
+    return data.astype(dtype.newbyteorder("="))  # a writable, native-endian copy
+
+
+def write_idx(
+    path: str | os.PathLike[str], array: np.ndarray, compress: bool | None = None
+) -> Path:
+    """Write ``array`` as an IDX file; gzip-compressed when ``compress`` is true, or, when it is
+    None, when the name ends in ``.gz``. Returns the path.
+
+    The gzip timestamp is fixed at 0 so the same array always gives the same bytes (and digest).
+    """
+    path = Path(path)
+    array = np.asarray(array)
+    code = _CODES.get((array.dtype.kind, array.dtype.itemsize))
+    if code is None:
+        names = ", ".join(name for _, name in _DTYPES.values())
+        raise DTypeError(
+            f"write_idx: IDX cannot store dtype {array.dtype}, expected one of {names}"
+        )
+    if not 1 <= array.ndim <= 255 or any(d >= 2**32 for d in array.shape):
+        raise ShapeError(
+            f"write_idx: IDX stores 1 to 255 dimensions of fewer than 2**32 entries each, "
+            f"got shape {array.shape}"
+        )
+    stored_dtype = _DTYPES[code][0]
+    header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    raw = header + np.ascontiguousarray(array, dtype=stored_dtype).tobytes()
+    if compress if compress is not None else path.name.endswith(".gz"):
+        raw = gzip.compress(raw, mtime=0)
+    path.write_bytes(raw)
+    return path
