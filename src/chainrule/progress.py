@@ -43,21 +43,32 @@ def progress_bar(
     total: float | None = None,
     desc: str = "",
     unit: str = "it",
-    enabled: bool = True,
+    enabled: bool | None = True,
     leave: bool = True,
     file: IO[str] | None = None,
     unit_scale: bool = False,
 ) -> ProgressBar:
     """A tqdm bar if tqdm is installed, else a :class:`TextProgressBar` with the same arguments.
 
-    ``enabled=False`` gives a bar that still iterates and counts but prints nothing, so callers
+    ``enabled=None`` draws only when the output is a terminal. ``enabled=False`` gives a bar that still iterates and counts but prints nothing, so callers
     need no ``if verbose`` around their loops. ``unit_scale=True`` writes 1.2M instead of 1200000
     (meant for bytes, with ``unit="B"``).
     """
+    # enabled=None: draw only on a terminal. A bar redrawn hundreds of times per epoch turns a
+    # log file or a CI transcript into megabytes of noise; callers' summary lines still appear.
+    if enabled is None:
+        enabled = _is_terminal(file if file is not None else sys.stderr)
     options = dict(total=total, desc=desc, unit=unit, leave=leave, file=file, unit_scale=unit_scale)
     if _tqdm is not None:
         return _tqdm(iterable, disable=not enabled, **options)  # type: ignore[no-any-return]
     return TextProgressBar(iterable, enabled=enabled, **options)  # type: ignore[arg-type]
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 class TextProgressBar:

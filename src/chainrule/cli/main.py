@@ -15,13 +15,15 @@ from typing import Sequence
 from .. import __version__
 from ..errors import ChainruleError
 
-COMMANDS = ["demo", "gradcheck"]
+COMMANDS = ["train", "evaluate", "demo", "gradcheck"]
 
 DESCRIPTION = """\
 chainrule: neural networks as the error backpropagation method explains them.
 Every operation is a layer with forward and backward; training is the chain rule run backwards.
 
 examples:
+  chainrule train                 train an MLP on MNIST (downloads the data if needed)
+  chainrule evaluate runs/mnist-mlp
   chainrule demo apple-orange     forward total and every gradient of the shopping graph
   chainrule gradcheck             backprop vs numerical gradients of TwoLayerNet
   chainrule COMMAND --help        options of one command

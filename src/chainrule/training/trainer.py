@@ -99,7 +99,7 @@ class Trainer:
         steps = math.ceil(n / self.batch_size)
         total_loss, correct = 0.0, 0
         losses, hits = [], []  # device scalars, summed once per epoch (no per-step sync on a GPU)
-        bar = progress_bar(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", enabled=self.verbose == 1, leave=False)
+        bar = progress_bar(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", enabled=None if self.verbose == 1 else False, leave=False)
         with bar:
             for step in range(steps):
                 index = order[step * self.batch_size : (step + 1) * self.batch_size]

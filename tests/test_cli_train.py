@@ -1,0 +1,89 @@
+"""``chainrule train`` / ``evaluate`` end to end on tiny generated IDX files (no network)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from chainrule.cli.main import main
+from chainrule.data import write_fake_dataset
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    directory = tmp_path / "data"
+    write_fake_dataset(directory, train_size=60, test_size=20)
+    return directory
+
+
+def train(data_dir, run_dir, *extra):
+    return main(["train", "--data-dir", str(data_dir), "--no-verify", "--no-download", "--output-dir", str(run_dir),
+                 "--hidden-sizes", "8", "--batch-size", "16", "-v", "2", *extra])
+
+
+def test_train_writes_a_complete_run_directory(data_dir, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert train(data_dir, run_dir, "--epochs", "2") == 0
+    out = capsys.readouterr().out
+    assert "epoch 2/2" in out and "test accuracy" in out
+    files = {p.name for p in run_dir.iterdir()}
+    assert {"checkpoint.npz", "config.json", "metrics.json", "metrics.csv"} <= files
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["epoch"] == [1, 2]
+    assert (run_dir / "metrics.csv").read_text().count("\n") == 3
+    if pytest.importorskip("matplotlib"):
+        assert "learning_curve.png" in files
+
+
+def test_resume_continues_to_more_epochs(data_dir, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    train(data_dir, run_dir, "--epochs", "1")
+    assert train(data_dir, run_dir, "--epochs", "3", "--resume") == 0
+    assert "resuming at epoch 2" in capsys.readouterr().out
+    assert json.loads((run_dir / "metrics.json").read_text())["epoch"] == [1, 2, 3]
+
+
+def test_resume_equals_uninterrupted_run(data_dir, tmp_path):
+    from chainrule.checkpoint import load_checkpoint
+
+    train(data_dir, tmp_path / "a", "--epochs", "3")
+    train(data_dir, tmp_path / "b", "--epochs", "1")
+    train(data_dir, tmp_path / "b", "--epochs", "3", "--resume")
+    a, _, _ = load_checkpoint(tmp_path / "a")
+    b, _, _ = load_checkpoint(tmp_path / "b")
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_evaluate_reports_accuracy_and_confusion(data_dir, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    train(data_dir, run_dir, "--epochs", "1")
+    capsys.readouterr()
+    assert main(["evaluate", str(run_dir), "--data-dir", str(data_dir), "--no-verify", "--no-download"]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy" in out and "true \\ predicted" in out
+    report = json.loads((run_dir / "evaluation.json").read_text())
+    assert np.array(report["confusion_matrix"]).sum() == 20
+
+
+def test_missing_data_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("CHAINRULE_DATA", raising=False)
+    monkeypatch.setenv("CHAINRULE_CACHE", str(tmp_path / "cache"))
+    code = main(["train", "--data-dir", str(tmp_path / "nothing"), "--no-download", "--output-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 1 and "chainrule train: error:" in err and "CHAINRULE_DATA" in err
+
+
+def test_evaluate_without_checkpoint(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path)]) == 1
+    assert "no checkpoint at" in capsys.readouterr().err
+
+
+def test_train_help_teaches(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    for text in ("--resume", "--optimizer", "examples:", "CHAINRULE_DATA"):
+        assert text in out

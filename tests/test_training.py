@@ -1,0 +1,111 @@
+"""The trainer: it learns, it is reproducible to the bit, it resumes exactly, it stops on NaN."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from chainrule.errors import NonFiniteError
+from chainrule.nets import MultiLayerNet
+from chainrule.optimizers import SGD, Adam
+from chainrule.training import History, Trainer, confusion_matrix, evaluate, make_schedule
+
+
+def blobs(n=300, seed=0, classes=3, dim=8):
+    rng = np.random.default_rng(seed)
+    centers = 3 * rng.standard_normal((classes, dim))
+    t = rng.integers(0, classes, size=n)
+    return (centers[t] + rng.standard_normal((n, dim))).astype(np.float32), t
+
+
+def make(seed=0):
+    return MultiLayerNet(8, [16], 3, rng=seed, dtype=np.float32)
+
+
+def test_trainer_learns_and_records_history():
+    x, t = blobs()
+    net = make()
+    history = Trainer(net, Adam(0.01), epochs=3, batch_size=32, verbose=0).fit(x[:200], t[:200], x[200:], t[200:])
+    assert history.epoch == [1, 2, 3]
+    assert history.test_acc[-1] > 0.9 and history.train_loss[-1] < history.train_loss[0]
+    assert history.test_loss[-1] == pytest.approx(evaluate(net, x[200:], t[200:])[0])
+
+
+def test_every_sample_once_per_epoch(monkeypatch):
+    x, t = blobs(n=50)
+    x[:, 0] = np.arange(50)  # tag each sample
+    seen = []
+    net = make()
+    original = net.gradient
+
+    def spy(xb, tb):
+        seen.extend(np.asarray(xb)[:, 0].astype(int).tolist())
+        return original(xb, tb)
+
+    monkeypatch.setattr(net, "gradient", spy)
+    Trainer(net, SGD(0.01), epochs=2, batch_size=8, verbose=0).fit(x, t)
+    assert sorted(seen[:50]) == list(range(50)) and sorted(seen[50:]) == list(range(50))
+    assert seen[:50] != seen[50:]  # reshuffled each epoch
+
+
+def test_same_seed_bit_identical_weights():
+    x, t = blobs()
+    nets = [make(), make()]
+    for net in nets:
+        Trainer(net, Adam(0.01), epochs=2, batch_size=32, seed=7, verbose=0).fit(x, t)
+    for key in nets[0].params:
+        np.testing.assert_array_equal(nets[0].params[key], nets[1].params[key])
+
+
+def test_resume_continues_exactly():
+    x, t = blobs()
+    straight = make()
+    Trainer(straight, Adam(0.01), epochs=4, batch_size=32, verbose=0).fit(x, t)
+
+    first = make()
+    optimizer = Adam(0.01)
+    history = Trainer(first, optimizer, epochs=2, batch_size=32, verbose=0).fit(x, t)
+    resumed, restored = make(seed=99), Adam(0.01)
+    resumed.load_state_dict(first.state_dict())
+    restored.load_state_dict(optimizer.state_dict())
+    Trainer(resumed, restored, epochs=4, batch_size=32, verbose=0).fit(x, t, history=History.from_dict(history.as_dict()))
+    for key in straight.params:
+        np.testing.assert_array_equal(straight.params[key], resumed.params[key])
+
+
+def test_nan_loss_stops_with_a_clear_message():
+    x, t = blobs()
+    x[5, 0] = np.inf
+    with pytest.raises(NonFiniteError, match=r"training stopped at epoch 1, step \d+: .*learning rate"):
+        Trainer(make(), SGD(0.1), epochs=1, batch_size=300, verbose=0).fit(x, t)
+
+
+def test_schedules():
+    cosine = make_schedule("cosine", 0.1, 10)
+    assert cosine(0) == pytest.approx(0.1) and cosine(5) == pytest.approx(0.05) and cosine(9) < 0.01
+    assert make_schedule("constant", 0.1, 10)(7) == 0.1
+    assert make_schedule("step", 1.0, 9)(3) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="unknown learning-rate schedule"):
+        make_schedule("warp", 0.1, 10)
+
+
+def test_history_round_trip_and_csv():
+    history = History()
+    history.append(epoch=1, train_loss=0.5, train_acc=0.8, test_loss=math.nan, test_acc=math.nan, lr=0.1, seconds=1.0)
+    assert History.from_dict(__import__("json").loads(history.to_json())).train_loss == [0.5]
+    lines = history.to_csv().splitlines()
+    assert lines[0] == "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds" and lines[1] == "1,0.5,0.8,,,0.1,1"
+
+
+def test_confusion_matrix():
+    m = confusion_matrix(np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2]), 3)
+    np.testing.assert_array_equal(m, [[1, 0, 0], [0, 1, 1], [0, 0, 1]])
+
+
+def test_bad_trainer_arguments():
+    with pytest.raises(ValueError, match="epochs, batch_size"):
+        Trainer(make(), SGD(), epochs=0)
+    with pytest.raises(ValueError, match="10 training samples but 9 labels"):
+        Trainer(make(), SGD(), verbose=0).fit(np.zeros((10, 8)), np.zeros(9, dtype=int))
