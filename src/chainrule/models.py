@@ -44,7 +44,7 @@ def model_config(
     input_size = 1
     for n in input_shape:
         input_size *= n
-    defaults = {"two-layer": [50], "mlp": [256, 128]}
+    defaults = {"two-layer": [50], "mlp": [512, 256]}
     if model not in defaults:
         raise ValueError(f"unknown model {model!r}: expected one of {', '.join(MODELS)}")
     config = {

@@ -47,7 +47,7 @@ def plot_learning_curve(history: Any, path: str | os.PathLike, title: str = "") 
         acc_ax.plot(epochs, 100 * np.asarray(history.test_acc), "s-", label="test")
         best = int(np.nanargmax(history.test_acc))
         acc_ax.annotate(
-            f"{100 * history.test_acc[best]:.2f}%", (epochs[best], 100 * history.test_acc[best]),
+            f"best {100 * history.test_acc[best]:.2f}%", (epochs[best], 100 * history.test_acc[best]),
             textcoords="offset points", xytext=(0, -16), ha="center",
         )
     acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
