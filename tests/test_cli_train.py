@@ -87,3 +87,17 @@ def test_train_help_teaches(capsys):
     out = capsys.readouterr().out
     for text in ("--resume", "--optimizer", "examples:", "CHAINRULE_DATA"):
         assert text in out
+
+
+def test_fashion_mnist_runs_and_names_its_classes(tmp_path, capsys):
+    from chainrule.data import FASHION_MNIST
+
+    data = tmp_path / "data"
+    write_fake_dataset(data / "fashion-mnist", FASHION_MNIST, train_size=40, test_size=20)
+    run_dir = tmp_path / "run"
+    assert main(["train", "--dataset", "fashion-mnist", "--data-dir", str(data), "--no-verify", "--no-download",
+                 "--output-dir", str(run_dir), "--hidden-sizes", "8", "--epochs", "1", "-v", "0"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run_dir), "--data-dir", str(data), "--no-verify", "--no-download"]) == 0
+    out = capsys.readouterr().out
+    assert "fashion-mnist" in out and "Ankle boot"[:5] in out
