@@ -21,11 +21,16 @@ from ..training import Trainer, make_schedule
 from ..training.schedules import SCHEDULES
 from .datasets import DATASETS, add_data_arguments, load_dataset
 
+def _recipes_text() -> str:
+    return "\n".join(
+        f"  {name:<10} " + ", ".join(f"{k} {v}" for k, v in recipe.items()) for name, recipe in RECIPES.items()
+    )
+
+
 EPILOG = """\
 examples:
   chainrule train                                   the default recipe: an MLP on MNIST, about 98.5%
-  chainrule train --model two-layer --optimizer sgd --lr 0.1 --batch-size 100 --schedule constant --epochs 17
-                                                    the textbook's run (about 10,000 steps)
+  chainrule train --model two-layer                 the textbook's run: SGD lr 0.1, batch 100, ~10,000 steps
   chainrule train --dataset fashion-mnist --epochs 5 --output-dir runs/fashion
   chainrule train --resume --epochs 20              continue the latest run up to 20 epochs
   chainrule evaluate runs/mnist-mlp                 accuracy and confusion matrix of a saved run
@@ -34,10 +39,14 @@ Data is read from --data-dir, $CHAINRULE_DATA, or the user cache, and downloaded
 checks) if it is in none of them.
 """
 
-# chainrule's own recipe (benchmarks/mnist_accuracy.py measures it): an MLP 784-512-256-10 with
+# Each model's default recipe; any option given on the command line overrides its part.
+# mlp is chainrule's own recipe (benchmarks/mnist_accuracy.py measures it): 784-512-256-10 with
 # Adam at twice its usual rate on batches of 200, decayed along a cosine over 10 epochs.
-DEFAULTS = {"model": "mlp", "optimizer": "adam", "epochs": 10, "batch_size": 200, "schedule": "cosine"}
-RECIPE_LR = {"adam": 0.002}
+RECIPES: dict[str, dict[str, Any]] = {
+    "mlp": {"optimizer": "adam", "lr": 0.002, "batch_size": 200, "epochs": 10, "schedule": "cosine"},
+    "two-layer": {"optimizer": "sgd", "lr": 0.1, "batch_size": 100, "epochs": 17, "schedule": "constant"},
+}
+DEFAULT_MODEL = "mlp"
 
 
 def _int_list(text: str) -> list[int]:
@@ -57,21 +66,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train a network with mini-batch gradient descent (forward, backward by the chain "
         "rule, optimizer update), evaluating on the test set after every epoch. Writes a checkpoint, "
         "metrics (JSON, CSV) and a learning-curve PNG into the run directory.",
-        epilog=EPILOG,
+        epilog=EPILOG + "\nrecipes (defaults per model):\n" + _recipes_text() + "\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     model = parser.add_argument_group("model")
-    model.add_argument("--model", choices=MODELS, default=DEFAULTS["model"], help="network (default: %(default)s)")
+    model.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL, help="network (default: %(default)s)")
     model.add_argument("--hidden-sizes", type=_int_list, metavar="N,N,...", help="hidden layer sizes (default: 50 for two-layer, 512,256 for mlp)")
     model.add_argument("--activation", choices=["relu", "sigmoid", "tanh"], help="mlp activation (default: relu)")
     model.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay on the weight matrices (default: 0)")
     model.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="(default: %(default)s)")
-    fit = parser.add_argument_group("training")
-    fit.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=DEFAULTS["optimizer"], help="(default: %(default)s)")
-    fit.add_argument("--lr", type=float, help="learning rate (default: 0.002 for adam, 0.01 for the others)")
-    fit.add_argument("--schedule", choices=sorted(SCHEDULES), default=DEFAULTS["schedule"], help="learning-rate schedule over the epochs (default: %(default)s)")
-    fit.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], help="(default: %(default)s)")
-    fit.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="(default: %(default)s)")
+    fit = parser.add_argument_group("training (defaults: the model's recipe, listed below)")
+    fit.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="update rule")
+    fit.add_argument("--lr", type=float, help="learning rate (the optimizer's own default when the recipe's optimizer is replaced)")
+    fit.add_argument("--schedule", choices=sorted(SCHEDULES), help="learning-rate schedule over the epochs")
+    fit.add_argument("--epochs", type=int, help="total number of epochs (with --resume: how far to continue)")
+    fit.add_argument("--batch-size", type=int, help="samples per mini-batch")
     fit.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling and dropout; same seed, same weights (default: 0)")
     fit.add_argument("--limit", type=int, metavar="N", help="train on the first N training samples only (quick trials)")
     fit.add_argument("--backend", choices=["numpy", "cupy", "auto"], default="numpy", help="array backend: cupy runs on an NVIDIA GPU (default: numpy)")
@@ -83,16 +92,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _recipe(args: argparse.Namespace) -> dict[str, Any]:
+    """The model's recipe with every option the user gave put over it."""
+    recipe = dict(RECIPES[args.model])
+    if args.optimizer and args.optimizer != recipe["optimizer"]:
+        recipe["lr"] = None  # another optimizer starts from its own default rate
+    given = {"optimizer": args.optimizer, "lr": args.lr, "schedule": args.schedule, "epochs": args.epochs, "batch_size": args.batch_size}
+    recipe.update({k: v for k, v in given.items() if v is not None})
+    return recipe
+
+
 def _config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     config = model_config(
         args.model, hidden_sizes=args.hidden_sizes, dtype=args.dtype, activation=args.activation,
         weight_decay_lambda=args.weight_decay or None,
     )
     config["dataset"] = args.dataset
-    config["training"] = {
-        "optimizer": args.optimizer, "lr": args.lr, "schedule": args.schedule, "epochs": args.epochs,
-        "batch_size": args.batch_size, "seed": args.seed, "limit": args.limit,
-    }
+    config["training"] = {**_recipe(args), "seed": args.seed, "limit": args.limit}
     return config
 
 
@@ -112,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
     run_dir = _run_dir(args)
     if args.resume:
         model_state, optimizer_state, config = load_checkpoint(run_dir)
-        config["training"]["epochs"] = args.epochs  # the one thing a resume may change: how far to go
+        if args.epochs:  # the one thing a resume may change: how far to go
+            config["training"]["epochs"] = args.epochs
     else:
         config = _config_from_args(args)
     settings = config["training"]
@@ -121,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         x_train, t_train = x_train[: settings["limit"]], t_train[: settings["limit"]]
 
     net = build_model(config, rng=settings["seed"], backend=args.backend)
-    optimizer = make_optimizer(settings["optimizer"], settings["lr"] or RECIPE_LR.get(settings["optimizer"]))
+    optimizer = make_optimizer(settings["optimizer"], settings["lr"])
     settings["lr"] = optimizer.lr
     history = None
     if args.resume:
