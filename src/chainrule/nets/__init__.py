@@ -1,6 +1,7 @@
 """Networks: ordered stacks of layers with a loss layer on top."""
 
+from .conv_nets import DeepConvNet, SimpleConvNet
 from .sequential import LoadResult, ParamsView, Sequential
 from .two_layer import TwoLayerNet
 
-__all__ = ["LoadResult", "ParamsView", "Sequential", "TwoLayerNet"]
+__all__ = ["DeepConvNet", "LoadResult", "ParamsView", "Sequential", "SimpleConvNet", "TwoLayerNet"]
