@@ -13,10 +13,12 @@ a zero gradient. (The textbook silently does the same; here it is a documented c
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..backend import Array, array_module
 from ..errors import ShapeError
+from .affine import Affine
 from .base import Layer
 
 
@@ -84,10 +86,15 @@ def _fold(
     """
     (filter_h, filter_w), (out_h, out_w) = filter_hw, out_hw
     image = xp.zeros(image_shape, dtype=dtype)
+    disjoint = stride >= filter_h and stride >= filter_w  # e.g. 2x2 pooling with stride 2
     for i in range(filter_h):
         rows = slice(i, i + stride * (out_h - 1) + 1, stride)
         for j in range(filter_w):
-            image[:, :, rows, j : j + stride * (out_w - 1) + 1 : stride] += offset_grad(i, j)
+            target = (slice(None), slice(None), rows, slice(j, j + stride * (out_w - 1) + 1, stride))
+            if disjoint:  # no two windows share an element: assigning is enough, and cheaper
+                image[target] = offset_grad(i, j)
+            else:
+                image[target] += offset_grad(i, j)
     return image
 
 
@@ -150,30 +157,8 @@ class Convolution(Layer):
         self.x_shape: tuple[int, ...] = ()
         self.out_hw: tuple[int, int] = (0, 0)
 
-    # Textbook attribute names, kept as views of the dicts so both spellings stay in sync.
-    @property
-    def W(self) -> Array:
-        return self.params["W"]
-
-    @W.setter
-    def W(self, value: Array) -> None:
-        self.params["W"] = value
-
-    @property
-    def b(self) -> Array:
-        return self.params["b"]
-
-    @b.setter
-    def b(self, value: Array) -> None:
-        self.params["b"] = value
-
-    @property
-    def dW(self) -> Array | None:
-        return self.grads.get("W")
-
-    @property
-    def db(self) -> Array | None:
-        return self.grads.get("b")
+    # Textbook attribute names (.W, .b, .dW, .db): the same views of params/grads as Affine's.
+    W, b, dW, db = Affine.W, Affine.b, Affine.dW, Affine.db
 
     def forward(self, x: Array) -> Array:
         W, b = self.params["W"], self.params["b"]
