@@ -12,12 +12,12 @@ from .base import Layer
 
 
 class Dropout(Layer):
-    """Inverted dropout: in training, zero each unit with probability ``dropout_ratio`` and scale the rest by ``1 / (1 - dropout_ratio)``.
+    """Inverted dropout: while training, zero each unit with probability ``p`` and scale the rest by ``1 / (1 - p)``.
 
-    Backward: ``dx = dout * keep``, with ``keep`` the same scaled mask. In eval mode the layer is
-    the identity. The textbook instead leaves kept units unscaled and multiplies by
-    ``1 - dropout_ratio`` at test time; scaling at training time keeps the expected activation
-    the same in both modes, so inference needs no knowledge of the ratio and eval is free.
+    ``p`` is ``dropout_ratio``. Backward: ``dx = dout * keep``, with ``keep`` the same scaled
+    mask. In eval mode the layer is the identity. The textbook instead leaves kept units
+    unscaled and multiplies by ``1 - p`` at test time; scaling at training time keeps the
+    expected activation the same in both modes, so inference needs no knowledge of ``p``.
 
     The mask is drawn from the layer's own ``numpy.random.Generator`` (``rng``: a seed or a
     generator). ``mask`` is the last mask used; set ``fixed_mask`` (booleans, True = kept) to use

@@ -33,7 +33,9 @@ DEEP_CONV_PARAMS: tuple[ConvParam, ...] = (
 class _Builder:
     """Creates layers in order from one generator, tracking the shape of the data between them."""
 
-    def __init__(self, net: str, input_dim: tuple[int, int, int], weight_init_std: Any, rng: Any, dtype: Any, backend: Any):
+    def __init__(
+        self, net: str, input_dim: tuple[int, int, int], weight_init_std: Any, rng: Any, dtype: Any, backend: Any
+    ) -> None:
         if len(input_dim) != 3 or any(int(size) != size or size < 1 for size in input_dim):
             raise ValueError(f"{net}: input_dim must be three positive integers (C, H, W), got {input_dim!r}")
         self.net, self.shape = net, tuple(int(size) for size in input_dim)
@@ -50,8 +52,9 @@ class _Builder:
             raise ValueError(f"{self.net}: unknown conv_param keys {sorted(unknown)}; expected {sorted(defaults)}")
         param = {**defaults, **conv_param}
         for key, value in param.items():
-            if int(value) != value or value < (0 if key == "pad" else 1):
-                raise ValueError(f"{self.net}: conv_param[{key!r}] must be a {'non-negative' if key == 'pad' else 'positive'} integer, got {value!r}")
+            kind, smallest = ("non-negative", 0) if key == "pad" else ("positive", 1)
+            if int(value) != value or value < smallest:
+                raise ValueError(f"{self.net}: conv_param[{key!r}] must be a {kind} integer, got {value!r}")
         filters, size, stride, pad = param["filter_num"], param["filter_size"], param["stride"], param["pad"]
         channels, height, width = self.shape
         out_h, out_w = conv_output_size(height, size, stride, pad), conv_output_size(width, size, stride, pad)
