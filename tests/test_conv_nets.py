@@ -57,16 +57,23 @@ def test_deep_conv_net_has_the_books_layout():
     assert abs(net.params["W2"].std() - np.sqrt(2 / (16 * 9))) < 0.01  # He initialisation
 
 
-def test_deep_conv_net_gradients_match_numerical_with_fixed_dropout_masks():
-    net = DeepConvNet((1, 8, 8), **TINY_DEEP, hidden_size=4, output_size=3, rng=0)
-    x, t = images(0)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_deep_conv_net_gradients_match_numerical_with_fixed_dropout_masks(seed):
+    net = DeepConvNet((1, 8, 8), **TINY_DEEP, hidden_size=4, output_size=3, rng=seed)
+    # Zero biases put ReLU exactly on its kink wherever a window sees only zeros (the padded
+    # corners of the pad-2 conv): nudge them off it so central differences are meaningful.
+    for key in net.params:
+        if key.startswith("b"):
+            net.params[key] += 0.1
+    x, t = images(seed)
     net.loss(x, t)
     for layer in net.layers.values():
         if isinstance(layer, Dropout):
             layer.fixed_mask = layer.mask
     report = gradcheck(net, x, t, h=1e-6)
     assert [d.name for d in report.differences] == [f"{p}{i}" for i in range(1, 9) for p in "Wb"]
-    assert report.passed(rtol=1e-6, atol=1e-10), str(report)
+    # Deep and narrow, so some gradients are ~1e-5: round-off in the O(1) loss over 2h is ~1e-10.
+    assert report.passed(rtol=1e-7, atol=5e-10), str(report)
 
 
 def test_deep_conv_net_dropout_is_seeded_and_off_in_predict():
