@@ -1,0 +1,127 @@
+"""Batch normalization: normalise each feature (or channel) over the batch, then scale and shift."""
+
+from __future__ import annotations
+
+from ..backend import Array, array_module
+from ..errors import ShapeError
+from .base import Layer
+
+
+class BatchNormalization(Layer):
+    """``out = gamma * (x - mean) / sqrt(var + eps) + beta``, per feature of ``(N, D)`` or per channel of ``(N, C, H, W)``.
+
+    Training mode normalises with the batch's mean and (biased) variance and folds them into
+    ``running_mean``/``running_var`` (``running = momentum * running + (1 - momentum) * batch``,
+    the textbook's convention; PyTorch's ``momentum`` is our ``1 - momentum``). Eval mode uses
+    the running statistics instead. For images the statistics are per channel, over ``N, H, W``
+    (the textbook flattens images and normalises every pixel position separately).
+
+    Backward with ``xn`` the normalised input and ``dxn = gamma * dout``: ``dbeta = Σ dout``,
+    ``dgamma = Σ dout * xn``; in training mode ``dx = (dxn - mean(dxn) - xn * mean(dxn * xn)) / std``
+    (the batch statistics depend on ``x`` too), in eval mode ``dx = dxn / std``.
+
+    The running statistics live in ``buffers`` (saved in a state dict, not trained) and are
+    updated in place. They start at 0 and 1; the textbook starts the variance at 0, which makes
+    an untrained layer in eval mode divide by ``sqrt(eps)``. ``eps`` is 1e-6: the textbook
+    writes ``10e-7``, which is 1e-6.
+    """
+
+    def __init__(
+        self,
+        gamma: Array,
+        beta: Array,
+        momentum: float = 0.9,
+        running_mean: Array | None = None,
+        running_var: Array | None = None,
+        eps: float = 1e-6,
+    ) -> None:
+        super().__init__()
+        if getattr(gamma, "ndim", 0) != 1:
+            raise ShapeError(f"BatchNormalization: gamma must be 1-D (features,), got shape {getattr(gamma, 'shape', ())}")
+        xp = array_module(gamma)
+        running_mean = xp.zeros_like(gamma) if running_mean is None else running_mean
+        running_var = xp.ones_like(gamma) if running_var is None else running_var
+        for label, array in (("beta", beta), ("running_mean", running_mean), ("running_var", running_var)):
+            if tuple(getattr(array, "shape", ())) != gamma.shape:
+                raise ShapeError(
+                    f"BatchNormalization: {label} must have the shape of gamma {gamma.shape}, "
+                    f"got {tuple(getattr(array, 'shape', ()))}"
+                )
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"BatchNormalization: momentum must be in [0, 1], got {momentum}")
+        if not eps > 0:
+            raise ValueError(f"BatchNormalization: eps must be positive, got {eps}")
+        self.params["gamma"] = gamma
+        self.params["beta"] = beta
+        self.buffers["running_mean"] = running_mean
+        self.buffers["running_var"] = running_var
+        self.momentum, self.eps = momentum, eps
+        self.xn: Array | None = None
+        self.std: Array | None = None
+        self.used_batch_stats = True
+
+    # Textbook attribute names, as views of the dicts.
+    @property
+    def gamma(self) -> Array:
+        return self.params["gamma"]
+
+    @property
+    def beta(self) -> Array:
+        return self.params["beta"]
+
+    @property
+    def running_mean(self) -> Array:
+        return self.buffers["running_mean"]
+
+    @property
+    def running_var(self) -> Array:
+        return self.buffers["running_var"]
+
+    @property
+    def dgamma(self) -> Array | None:
+        return self.grads.get("gamma")
+
+    @property
+    def dbeta(self) -> Array | None:
+        return self.grads.get("beta")
+
+    def _axes_and_shape(self, x: Array) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The axes statistics are taken over, and the shape ``gamma`` broadcasts as."""
+        features = self.params["gamma"].shape[0]
+        if getattr(x, "ndim", 0) not in (2, 4) or x.shape[1] != features:
+            raise ShapeError(
+                f"{self.name}: expected (N, {features}) or (N, {features}, H, W) to match gamma of "
+                f"shape ({features},), got {getattr(x, 'shape', ())}"
+            )
+        return ((0,), (1, features)) if x.ndim == 2 else ((0, 2, 3), (1, features, 1, 1))
+
+    def forward(self, x: Array) -> Array:
+        axes, shape = self._axes_and_shape(x)
+        xp = array_module(x)
+        if self.training:
+            mean = x.mean(axis=axes, keepdims=True)
+            centred = x - mean
+            var = (centred * centred).mean(axis=axes, keepdims=True)
+            for name, batch_value in (("running_mean", mean), ("running_var", var)):
+                running = self.buffers[name]
+                running *= self.momentum
+                running += (1 - self.momentum) * batch_value.reshape(-1).astype(running.dtype, copy=False)
+        else:
+            centred = x - self.buffers["running_mean"].reshape(shape)
+            var = self.buffers["running_var"].reshape(shape)
+        self.std = xp.sqrt(var + self.eps)
+        self.xn = centred / self.std
+        self.used_batch_stats = self.training
+        return self.params["gamma"].reshape(shape) * self.xn + self.params["beta"].reshape(shape)
+
+    def backward(self, dout: Array) -> Array:
+        self._require_forward(self.xn)
+        self._check_dout(dout, self.xn.shape)
+        axes, shape = self._axes_and_shape(dout)
+        xn = self.xn
+        self.grads["beta"] = dout.sum(axis=axes)
+        self.grads["gamma"] = (dout * xn).sum(axis=axes)
+        dxn = self.params["gamma"].reshape(shape) * dout
+        if not self.used_batch_stats:
+            return dxn / self.std
+        return (dxn - dxn.mean(axis=axes, keepdims=True) - xn * (dxn * xn).mean(axis=axes, keepdims=True)) / self.std

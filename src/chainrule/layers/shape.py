@@ -1,0 +1,30 @@
+"""Layers that only rearrange their input: ``Flatten``."""
+
+from __future__ import annotations
+
+import math
+
+from ..backend import Array
+from ..errors import ShapeError
+from .base import Layer
+
+
+class Flatten(Layer):
+    """``(N, ...)`` -> ``(N, -1)``: one row per sample. Backward reshapes ``dout`` back to ``x``'s shape."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x_shape: tuple[int, ...] | None = None
+
+    def forward(self, x: Array) -> Array:
+        if getattr(x, "ndim", 0) < 1:
+            raise ShapeError(f"{self.name}.forward: expected a batch (N, ...), got shape {getattr(x, 'shape', ())}")
+        self.x_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout: Array) -> Array:
+        self._require_forward(self.x_shape)
+        n = self.x_shape[0]
+        self._check_dout(dout, (n, math.prod(self.x_shape[1:])))
+        return dout.reshape(self.x_shape)
+
