@@ -101,3 +101,28 @@ def test_fashion_mnist_runs_and_names_its_classes(tmp_path, capsys):
     assert main(["evaluate", str(run_dir), "--data-dir", str(data), "--no-verify", "--no-download"]) == 0
     out = capsys.readouterr().out
     assert "fashion-mnist" in out and "Ankle boot"[:5] in out
+
+
+@pytest.mark.parametrize("model", ["cnn", "deep-cnn"])
+def test_convolutional_models_train_and_evaluate(data_dir, tmp_path, capsys, model):
+    run_dir = tmp_path / model
+    assert main(["train", "--model", model, "--data-dir", str(data_dir), "--no-verify", "--no-download",
+                 "--output-dir", str(run_dir), "--epochs", "1", "--limit", "20", "-v", "0"]) == 0
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model"] == model and config["input_shape"] == [1, 28, 28]
+    assert main(["evaluate", str(run_dir), "--data-dir", str(data_dir), "--no-verify", "--no-download"]) == 0
+
+
+def test_mlp_with_dropout_and_batchnorm_resumes_exactly(data_dir, tmp_path):
+    from chainrule.checkpoint import load_checkpoint
+
+    options = ["--dropout", "0.3", "--batchnorm"]
+    train(data_dir, tmp_path / "a", "--epochs", "2", *options)
+    train(data_dir, tmp_path / "b", "--epochs", "1", *options)
+    train(data_dir, tmp_path / "b", "--epochs", "2", "--resume")
+    a, _, config = load_checkpoint(tmp_path / "a")
+    b, _, _ = load_checkpoint(tmp_path / "b")
+    assert config["dropout_ratio"] == 0.3 and config["use_batchnorm"] is True
+    assert "running_mean1" in a  # batch-norm statistics are saved with the weights
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])

@@ -173,3 +173,22 @@ def test_parameters_and_repr():
     assert list(net.parameters()) == ["W1", "b1", "W2", "b2"]
     assert net.parameters()["W1"] is net.layers["Affine1"].W
     assert "Affine1" in repr(net) and "SoftmaxWithLoss" in repr(net)
+
+
+def test_multi_layer_net_init_follows_activation_and_extend_options():
+    from chainrule.nets import MultiLayerNet
+
+    relu = MultiLayerNet(400, [300], 10, rng=0)
+    sigmoid = MultiLayerNet(400, [300], 10, activation="sigmoid", rng=0)
+    assert relu.params["W1"].std() == pytest.approx(np.sqrt(2 / 400), rel=0.02)  # He
+    assert sigmoid.params["W1"].std() == pytest.approx(np.sqrt(1 / 400), rel=0.02)  # Xavier
+    net = MultiLayerNet(6, [5, 4], 3, dropout_ratio=0.2, use_batchnorm=True, rng=0)
+    assert list(net.layers) == [
+        "Affine1", "BatchNorm1", "Activation_function1", "Dropout1",
+        "Affine2", "BatchNorm2", "Activation_function2", "Dropout2", "Affine3",
+    ]
+    assert list(net.params) == ["W1", "b1", "gamma1", "beta1", "W2", "b2", "gamma2", "beta2", "W3", "b3"]
+    rng = np.random.default_rng(0)
+    net.layers["Dropout1"].fixed_mask = rng.random((7, 5)) > 0.2  # a fixed mask makes dropout differentiable
+    net.layers["Dropout2"].fixed_mask = rng.random((7, 4)) > 0.2
+    assert gradcheck(net, rng.standard_normal((7, 6)), rng.integers(0, 3, size=7), h=1e-6).passed(rtol=1e-6, atol=1e-9)

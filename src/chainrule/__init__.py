@@ -20,24 +20,46 @@ from .gradients import GradcheckReport, gradcheck, gradcheck_layer, gradcheck_ne
 from .layers import (
     AddLayer,
     Affine,
+    AvgPooling,
+    BatchNormalization,
+    Convolution,
+    Dropout,
+    Flatten,
     Layer,
     LeakyRelu,
     LossLayer,
     MeanSquaredError,
     MulLayer,
+    Pooling,
     Relu,
     Sigmoid,
     Softmax,
     SoftmaxWithLoss,
     Tanh,
 )
-from .nets import Sequential, TwoLayerNet
+from .nets import DeepConvNet, MultiLayerNet, Sequential, SimpleConvNet, TwoLayerNet
+from .optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SGD",
+    "AdaGrad",
+    "Adam",
     "AddLayer",
     "Affine",
+    "AvgPooling",
+    "BatchNormalization",
+    "Convolution",
+    "DeepConvNet",
+    "Dropout",
+    "Flatten",
+    "Momentum",
+    "MultiLayerNet",
+    "Nesterov",
+    "Pooling",
+    "RMSprop",
+    "SimpleConvNet",
     "Backend",
     "ChainruleError",
     "CheckpointError",

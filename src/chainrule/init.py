@@ -47,3 +47,7 @@ def normal(
 
 def zeros(shape: tuple[int, ...], dtype: Any, backend: str | Backend = "numpy") -> Array:
     return get_backend(backend).xp.zeros(shape, dtype=dtype)
+
+
+def ones(shape: tuple[int, ...], dtype: Any, backend: str | Backend = "numpy") -> Array:
+    return get_backend(backend).xp.ones(shape, dtype=dtype)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .nets import MultiLayerNet, Sequential, TwoLayerNet
+from .nets import DeepConvNet, MultiLayerNet, Sequential, SimpleConvNet, TwoLayerNet
 
-MODELS = ("two-layer", "mlp")
+MODELS = ("two-layer", "mlp", "cnn", "deep-cnn")
+IMAGE_MODELS = ("cnn", "deep-cnn")  # take (N, C, H, W) images; the others take flat vectors
 
 
 def build_model(config: dict[str, Any], *, rng: Any = None, backend: str = "numpy") -> Sequential:
@@ -25,8 +26,20 @@ def build_model(config: dict[str, Any], *, rng: Any = None, backend: str = "nump
     if name == "mlp":
         return MultiLayerNet(
             config["input_size"], config["hidden_sizes"], config["output_size"],
-            activation=config.get("activation", "relu"), weight_init_std=config.get("weight_init_std", "he"),
-            weight_decay_lambda=config.get("weight_decay_lambda", 0.0), rng=rng, dtype=dtype, backend=backend,
+            activation=config.get("activation", "relu"), weight_init_std=config.get("weight_init_std"),
+            weight_decay_lambda=config.get("weight_decay_lambda", 0.0), dropout_ratio=config.get("dropout_ratio", 0.0),
+            use_batchnorm=config.get("use_batchnorm", False), rng=rng, dtype=dtype, backend=backend,
+        )
+    if name == "cnn":
+        return SimpleConvNet(
+            tuple(config["input_shape"]), config.get("conv_param"), config["hidden_sizes"][0], config["output_size"],
+            config.get("weight_init_std", 0.01), rng=rng, dtype=dtype, backend=backend,
+        )
+    if name == "deep-cnn":
+        return DeepConvNet(
+            tuple(config["input_shape"]), hidden_size=config["hidden_sizes"][0], output_size=config["output_size"],
+            dropout_ratio=config.get("dropout_ratio", 0.5), weight_init_std=config.get("weight_init_std", "he"),
+            rng=rng, dtype=dtype, backend=backend,
         )
     raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}")
 
@@ -44,7 +57,7 @@ def model_config(
     input_size = 1
     for n in input_shape:
         input_size *= n
-    defaults = {"two-layer": [50], "mlp": [512, 256]}
+    defaults = {"two-layer": [50], "mlp": [512, 256], "cnn": [100], "deep-cnn": [50]}
     if model not in defaults:
         raise ValueError(f"unknown model {model!r}: expected one of {', '.join(MODELS)}")
     config = {

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..checkpoint import atomic_write_text, load_checkpoint
-from ..models import build_model
+from ..models import IMAGE_MODELS, build_model
 from ..plots import INSTALL_HINT, matplotlib_available, plot_confusion_matrix
 from ..training import confusion_matrix, evaluate, predict_labels
 from .datasets import CLASS_NAMES, add_data_arguments, load_dataset
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     dataset = args.dataset or config["dataset"]
     net = build_model(config)
     net.load_state_dict(model_state)
-    _, (x_test, t_test) = load_dataset(dataset, args, flatten=len(config.get("input_shape", [784])) == 1 or config["model"] in ("two-layer", "mlp"), dtype=config["dtype"])
+    _, (x_test, t_test) = load_dataset(dataset, args, flatten=config["model"] not in IMAGE_MODELS, dtype=config["dtype"])
     loss, accuracy = evaluate(net, x_test, t_test, args.batch_size)
     names = CLASS_NAMES[dataset]
     matrix = confusion_matrix(t_test, predict_labels(net, x_test, args.batch_size), len(names))

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..errors import CheckpointError
-from ..models import MODELS, build_model, model_config
+from ..models import IMAGE_MODELS, MODELS, build_model, model_config
 from ..optimizers import OPTIMIZERS, make_optimizer
 from ..plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
 from ..runs import fresh_run_dir, latest_run_dir, load_history, save_history
@@ -31,6 +31,7 @@ EPILOG = """\
 examples:
   chainrule train                                   the default recipe: an MLP on MNIST, about 98.5%
   chainrule train --model two-layer                 the textbook's run: SGD lr 0.1, batch 100, ~10,000 steps
+  chainrule train --model cnn                       SimpleConvNet: conv 30x5x5, pool, affine 100, affine 10
   chainrule train --dataset fashion-mnist --epochs 5 --output-dir runs/fashion
   chainrule train --resume --epochs 20              continue the latest run up to 20 epochs
   chainrule evaluate runs/mnist-mlp                 accuracy and confusion matrix of a saved run
@@ -45,6 +46,8 @@ checks) if it is in none of them.
 RECIPES: dict[str, dict[str, Any]] = {
     "mlp": {"optimizer": "adam", "lr": 0.002, "batch_size": 200, "epochs": 10, "schedule": "cosine"},
     "two-layer": {"optimizer": "sgd", "lr": 0.1, "batch_size": 100, "epochs": 17, "schedule": "constant"},
+    "cnn": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 10, "schedule": "cosine"},
+    "deep-cnn": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 10, "schedule": "cosine"},
 }
 DEFAULT_MODEL = "mlp"
 
@@ -73,6 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL, help="network (default: %(default)s)")
     model.add_argument("--hidden-sizes", type=_int_list, metavar="N,N,...", help="hidden layer sizes (default: 50 for two-layer, 512,256 for mlp)")
     model.add_argument("--activation", choices=["relu", "sigmoid", "tanh"], help="mlp activation (default: relu)")
+    model.add_argument("--dropout", type=float, metavar="RATIO", help="mlp: dropout after each hidden layer (deep-cnn: default 0.5)")
+    model.add_argument("--batchnorm", action="store_true", help="mlp: batch normalisation before each hidden activation")
     model.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay on the weight matrices (default: 0)")
     model.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="(default: %(default)s)")
     fit = parser.add_argument_group("training (defaults: the model's recipe, listed below)")
@@ -105,7 +110,8 @@ def _recipe(args: argparse.Namespace) -> dict[str, Any]:
 def _config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     config = model_config(
         args.model, hidden_sizes=args.hidden_sizes, dtype=args.dtype, activation=args.activation,
-        weight_decay_lambda=args.weight_decay or None,
+        weight_decay_lambda=args.weight_decay or None, dropout_ratio=args.dropout,
+        use_batchnorm=args.batchnorm or None,
     )
     config["dataset"] = args.dataset
     config["training"] = {**_recipe(args), "seed": args.seed, "limit": args.limit}
@@ -133,7 +139,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         config = _config_from_args(args)
     settings = config["training"]
-    (x_train, t_train), (x_test, t_test) = load_dataset(config["dataset"], args, flatten=True, dtype=config["dtype"])
+    (x_train, t_train), (x_test, t_test) = load_dataset(
+        config["dataset"], args, flatten=config["model"] not in IMAGE_MODELS, dtype=config["dtype"]
+    )
     if settings.get("limit"):
         x_train, t_train = x_train[: settings["limit"]], t_train[: settings["limit"]]
 
