@@ -160,7 +160,10 @@ def test_value_nothing_defines_is_an_error():
     "build, message",
     [
         (lambda g, layer: (g.apply(layer, ["x", "x"], "y"), g.apply(layer, ["y", "x"], "z")), "already node"),
-        (lambda g, layer: (g.apply(layer, ["x", "x"], "y"), g.apply(AddLayer(), ["x", "x"], "y")), "already the output"),
+        (
+            lambda g, layer: (g.apply(layer, ["x", "x"], "y"), g.apply(AddLayer(), ["x", "x"], "y")),
+            "already the output",
+        ),
         (lambda g, layer: g.apply(layer, ["x", "x"], "x"), "already an input"),
         (lambda g, layer: g.input("x", 2.0), "already defined"),
         (lambda g, layer: g.apply(object(), ["x"], "y"), "not a layer"),

@@ -1,0 +1,88 @@
+"""PNG pictures through matplotlib, the optional ``plot`` extra, imported only when asked for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import ChainruleError
+from .core import Graph
+from .layout import COLORS, Drawing, layout
+
+PX_TO_POINTS = 0.75  # the layout is in CSS pixels (96 per inch); matplotlib sizes text in points
+
+
+class MissingExtraError(ChainruleError, ImportError):
+    """An optional dependency is needed for this and is not installed."""
+
+
+def new_figure(width_in: float, height_in: float) -> Any:
+    """A matplotlib ``Figure`` with an Agg canvas, without pyplot's global state or a GUI backend."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise MissingExtraError(
+            "PNG pictures need matplotlib: install the plot extra: pip install 'chainrule[plot]' "
+            "(or write .svg or .dot, which need nothing)"
+        ) from error
+    figure = Figure(figsize=(width_in, height_in))
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def drawing_to_png(drawing: Drawing, path: str | Path, scale: float = 2.0) -> Path:
+    """Draw ``drawing`` with matplotlib; ``scale`` 2 gives a sharp picture on high-DPI screens."""
+    figure = new_figure(drawing.width / 96, drawing.height / 96)
+    from matplotlib.patches import Circle, FancyArrowPatch
+
+    axes = figure.add_axes((0, 0, 1, 1))
+    axes.set_xlim(0, drawing.width)
+    axes.set_ylim(drawing.height, 0)  # y grows downwards, as in SVG
+    axes.set_axis_off()
+    line = COLORS["line"]
+    for arrow in drawing.arrows:
+        xs, ys = zip(*arrow.points)
+        axes.plot(xs[:-1], ys[:-1], color=line, linewidth=1.2)
+        axes.add_patch(
+            FancyArrowPatch(
+                arrow.points[-2],
+                arrow.points[-1],
+                arrowstyle="-|>" if arrow.head else "-",
+                mutation_scale=14,
+                color=line,
+                linewidth=1.2,
+                shrinkA=0,
+                shrinkB=0,
+            )
+        )
+    for circle in drawing.circles:
+        if circle.split:
+            axes.add_patch(Circle((circle.x, circle.y), circle.r, color=line, zorder=3))
+        else:
+            axes.add_patch(
+                Circle(
+                    (circle.x, circle.y), circle.r, facecolor=COLORS["fill"], edgecolor=line, linewidth=1.5, zorder=3
+                )
+            )
+    for text in drawing.texts():
+        axes.text(
+            text.x,
+            text.y,
+            text.text,
+            fontsize=text.size * PX_TO_POINTS,
+            color=text.color,
+            ha="center",
+            va="baseline",
+            fontweight="bold" if text.bold else "normal",
+            family="sans-serif",
+            zorder=4,
+        )
+    path = Path(path)
+    figure.savefig(path, dpi=96 * scale, facecolor=COLORS["fill"])
+    return path
+
+
+def save_png(graph: Graph, path: str | Path) -> Path:
+    """The picture of ``graph`` as a PNG file (needs matplotlib)."""
+    return drawing_to_png(layout(graph), path)
