@@ -15,7 +15,7 @@ from typing import Sequence
 from .. import __version__
 from ..errors import ChainruleError
 
-COMMANDS = ["demo", "gradcheck"]
+COMMANDS = ["demo", "gradcheck", "graph"]
 
 DESCRIPTION = """\
 chainrule: neural networks as the error backpropagation method explains them.
