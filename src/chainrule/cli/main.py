@@ -15,7 +15,7 @@ from typing import Sequence
 from .. import __version__
 from ..errors import ChainruleError
 
-COMMANDS = ["demo", "gradcheck", "graph"]
+COMMANDS = ["demo", "gradcheck", "graph", "bench"]
 
 DESCRIPTION = """\
 chainrule: neural networks as the error backpropagation method explains them.
