@@ -344,9 +344,12 @@ def layout(graph: Graph) -> Drawing:
             if lane.target is None:
                 arrows.append(_arrow(lane, box, radius, gap_start[box.col + 1], gap_end[box.col + 1]))
     differentiated = graph.differentiated
-    legend = "above an arrow: its name and forward value"
+    arrays = any(not is_scalar(edge.value) for edge in graph.edges.values() if edge.value is not None)
+    legend = "above an arrow: its name and forward value" + (" (shape of an array)" if arrays else "")
     if differentiated:
-        legend += f"  ·  below, in red: the gradient ∂{differentiated}/∂(that value)"
+        legend += f"  ·  below, in red: the gradient ∂{differentiated}/∂(that value)" + (
+            " or its norm" if arrays else ""
+        )
     width = max(width, text_width(legend, NAME_FONT) + 2 * MARGIN)
     return Drawing(graph.name, width, top + LEGEND_HEIGHT, circles, arrows, legend)
 

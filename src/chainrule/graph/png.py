@@ -50,19 +50,16 @@ def drawing_to_png(drawing: Drawing, path: str | Path, scale: float = 2.0) -> Pa
     line = COLORS["line"]
     for arrow in drawing.arrows:
         xs, ys = zip(*arrow.points)
-        axes.plot(xs[:-1], ys[:-1], color=line, linewidth=1.2)
-        axes.add_patch(
-            FancyArrowPatch(
-                arrow.points[-2],
-                arrow.points[-1],
-                arrowstyle="-|>" if arrow.head else "-",
-                mutation_scale=14,
-                color=line,
-                linewidth=1.2,
-                shrinkA=0,
-                shrinkB=0,
+        axes.plot(xs, ys, color=line, linewidth=1.2, solid_joinstyle="miter")
+        if arrow.head:  # only the head: the line itself is drawn above, in one stroke
+            (x0, y0), (x1, y1) = arrow.points[-2:]
+            length = max(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5, 1e-9)
+            start = (x1 - 8 * (x1 - x0) / length, y1 - 8 * (y1 - y0) / length)
+            axes.add_patch(
+                FancyArrowPatch(
+                    start, (x1, y1), arrowstyle="-|>", mutation_scale=14, color=line, linewidth=0, shrinkA=0, shrinkB=0
+                )
             )
-        )
     for circle in drawing.circles:
         if circle.split:
             axes.add_patch(Circle((circle.x, circle.y), circle.r, color=line, zorder=3))

@@ -34,18 +34,23 @@ def value_text(value: Any) -> str:
 
 
 def grad_text(grad: Any) -> str:
-    """2.2 for a number, ``‖∇‖ 0.0123`` (the Euclidean norm) for an array, '' for no gradient."""
+    """2.2 for a number, ``norm 0.0123`` (Euclidean) for an array, '' for no gradient.
+
+    Plain words rather than ``‖∇‖``: ∇ is missing from Helvetica and Arial, and SVG renderers
+    without per-glyph font fallback draw it as a box.
+    """
     if grad is None:
         return ""
     if is_scalar(grad):
         return value_text(grad)
-    return f"‖∇‖ {norm(grad):.3g}"
+    return f"norm {norm(grad):.3g}"
 
 
 def parameter_lines(node: Any) -> list[tuple[str, str]]:
     """A layer's parameter shapes, and their gradient norms after a backward pass through it.
 
-    Pairs of (text, role) with role ``"value"`` or ``"grad"``: ``("W1 (784, 50)", "value")``.
+    Pairs of (text, role) with role ``"value"`` or ``"grad"``: ``("W1 (784, 50)", "value")``,
+    ``("dW1 norm 0.0831", "grad")`` (the book's name for the gradient of ``W1``).
     """
     lines = []
     for key, array in getattr(node.layer, "params", {}).items():
@@ -53,5 +58,5 @@ def parameter_lines(node: Any) -> list[tuple[str, str]]:
         lines.append((f"{label} {shape_text(array)}", "value"))
         grad = getattr(node.layer, "grads", {}).get(key)
         if grad is not None and node.upstream is not None:
-            lines.append((f"‖∇{label}‖ {norm(grad):.3g}", "grad"))
+            lines.append((f"d{label} norm {norm(grad):.3g}", "grad"))
     return lines

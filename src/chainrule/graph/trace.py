@@ -128,7 +128,7 @@ def format_trace(graph: Graph) -> str:
             lines.append(f"  {node.name:<{width}}  {formula(node)}    upstream ∂{out}/∂{node.output} = {upstream}")
             input_width = max(len(name) for name in node.inputs) + 1
             parameters = parameter_lines(node)
-            if parameters:  # "W2 (5, 3) ‖∇W2‖ 0.0183, b2 (3,) ‖∇b2‖ 0.408"
+            if parameters:  # "W2 (5, 3) dW2 norm 0.0183, b2 (3,) db2 norm 0.408"
                 joined = "".join((" " if role == "grad" else ", ") + text for text, role in parameters)
                 lines.append("    parameters: " + joined[2:])
         head = f"    {step.input_name + ':':<{input_width}} "
