@@ -15,7 +15,7 @@ from typing import Sequence
 from .. import __version__
 from ..errors import ChainruleError
 
-COMMANDS = ["train", "evaluate", "demo", "gradcheck"]
+COMMANDS = ["train", "evaluate", "demo", "graph", "gradcheck", "bench"]
 
 DESCRIPTION = """\
 chainrule: neural networks as the error backpropagation method explains them.
@@ -25,6 +25,7 @@ examples:
   chainrule train                 train an MLP on MNIST (downloads the data if needed)
   chainrule evaluate runs/mnist-mlp
   chainrule demo apple-orange     forward total and every gradient of the shopping graph
+  chainrule graph apple-orange --trace   the chain rule step by step; writes apple-orange.svg
   chainrule gradcheck             backprop vs numerical gradients of TwoLayerNet
   chainrule COMMAND --help        options of one command
 """
