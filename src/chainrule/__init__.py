@@ -10,12 +10,15 @@ from .errors import (
     CheckpointError,
     DataError,
     DTypeError,
+    GraphError,
     LabelError,
+    MissingExtraError,
     NonFiniteError,
     NotForwardedError,
     ShapeError,
 )
 from .functions import cross_entropy_error, log_softmax, mean_squared_error, sigmoid, softmax
+from .graph import Graph
 from .gradients import GradcheckReport, gradcheck, gradcheck_layer, gradcheck_net, numerical_gradient
 from .layers import (
     AddLayer,
@@ -66,11 +69,14 @@ __all__ = [
     "DTypeError",
     "DataError",
     "GradcheckReport",
+    "Graph",
+    "GraphError",
     "LabelError",
     "Layer",
     "LeakyRelu",
     "LossLayer",
     "MeanSquaredError",
+    "MissingExtraError",
     "MulLayer",
     "NonFiniteError",
     "NotForwardedError",

@@ -37,3 +37,11 @@ class DataError(ChainruleError, ValueError):
 
 class CheckpointError(ChainruleError, ValueError):
     """A checkpoint or state dict does not match the model it is loaded into."""
+
+
+class MissingExtraError(ChainruleError, ImportError):
+    """An optional dependency (an extra such as ``plot``) is needed for this and is not installed."""
+
+
+class GraphError(ChainruleError, ValueError):
+    """A computational graph cannot run: a cycle, a value nothing defines, a name used twice."""

@@ -11,31 +11,41 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .errors import MissingExtraError
+
 INSTALL_HINT = "install the plot extra to draw figures: pip install 'chainrule[plot]'"
 
 
 def matplotlib_available() -> bool:
+    """True when the parts of matplotlib chainrule draws with can be imported."""
     try:
-        import matplotlib  # noqa: F401
+        import matplotlib.backends.backend_agg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
     except ImportError:
         return False
     return True
 
 
-def _figure(width: float, height: float) -> Any:
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise RuntimeError(INSTALL_HINT) from None
-    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+def require_matplotlib(what: str = "figures") -> None:
+    """Raise :class:`MissingExtraError` saying how to install matplotlib, if it is missing."""
+    if not matplotlib_available():
+        raise MissingExtraError(f"{what} need matplotlib: {INSTALL_HINT}")
+
+
+def new_figure(width: float, height: float, **options: Any) -> Any:
+    """A matplotlib ``Figure`` (inches) on an Agg canvas: no pyplot global state, no GUI backend."""
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), **options)
     FigureCanvasAgg(figure)
     return figure
 
 
 def plot_learning_curve(history: Any, path: str | os.PathLike, title: str = "") -> None:
     """Loss (left) and train/test accuracy (right) per epoch."""
-    figure = _figure(10, 4)
+    figure = new_figure(10, 4, dpi=100, layout="constrained")
     loss_ax, acc_ax = figure.subplots(1, 2)
     epochs = history.epoch
     loss_ax.plot(epochs, history.train_loss, "o-", label="train")
@@ -64,7 +74,7 @@ def plot_learning_curve(history: Any, path: str | os.PathLike, title: str = "") 
 def plot_confusion_matrix(matrix: np.ndarray, path: str | os.PathLike, class_names: Sequence[str], title: str = "") -> None:
     """Counts of true class (rows) against predicted class (columns), diagonal = correct."""
     size = max(5.0, 0.6 * len(class_names) + 2.5)
-    figure = _figure(size + 1, size)
+    figure = new_figure(size + 1, size, dpi=100, layout="constrained")
     ax = figure.subplots()
     image = ax.imshow(np.log1p(matrix), cmap="Blues")
     threshold = np.log1p(matrix).max() / 2

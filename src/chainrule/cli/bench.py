@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from ..graph.cost import HEADER, format_cost_row, kink_note, plot_gradient_cost, sweep_gradient_cost
-from ..graph.png import require_matplotlib
+from ..plots import require_matplotlib
 
 
 def _sizes(text: str) -> list[int]:
@@ -52,7 +52,7 @@ def register_gradients(benchmarks: argparse._SubParsersAction) -> None:
 
 def run_gradients(args: argparse.Namespace) -> int:
     if args.output:
-        require_matplotlib()  # say so now, not after the timings
+        require_matplotlib("the cost plot")  # say so now, not after the timings
     title = f"TwoLayerNet({args.input_size}, hidden, {args.output_size}), float64, batch of {args.batch_size}"
     print(f"{title}: one gradient of the loss")
     print(

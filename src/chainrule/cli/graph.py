@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..graph import EXAMPLES, Graph, format_trace, network_graph
 from ..graph.export import FORMATS
-from ..graph.png import require_matplotlib
+from ..plots import require_matplotlib
 from ..graph.text import grad_text, value_text
 from ..nets import TwoLayerNet
 
@@ -64,7 +64,7 @@ def output_path(args: argparse.Namespace) -> Path:
     if path.suffix.lower() not in FORMATS:
         args.parser.error(f"-o {path}: the suffix picks the format, one of {', '.join(FORMATS)}")
     if path.suffix.lower() == ".png":
-        require_matplotlib()
+        require_matplotlib("PNG pictures (.svg and .dot need nothing)")
     return path
 
 

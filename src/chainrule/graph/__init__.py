@@ -11,7 +11,7 @@ from .dot import to_dot
 from .examples import EXAMPLES, apple, apple_orange
 from .export import save
 from .network import network_graph
-from .png import MissingExtraError
+from ..errors import MissingExtraError
 from .svg import to_svg
 from .trace import TraceStep, format_trace, trace
 

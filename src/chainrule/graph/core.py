@@ -21,11 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backend import array_module
-from ..errors import ChainruleError, NotForwardedError
-
-
-class GraphError(ChainruleError, ValueError):
-    """The graph cannot run: a cycle, a value nothing defines, a name used twice."""
+from ..errors import GraphError, NotForwardedError
 
 
 # How each layer is drawn and written in formulas; any other layer is labelled by its class name.

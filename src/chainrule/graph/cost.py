@@ -18,7 +18,7 @@ import numpy as np
 
 from ..gradients import compare_gradients
 from ..nets import TwoLayerNet
-from .png import new_figure
+from ..plots import new_figure
 
 STEP = 1e-4  # the h of net.numerical_gradient
 

@@ -5,37 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import ChainruleError
+from ..plots import new_figure
 from .core import Graph
 from .layout import COLORS, Drawing, layout
 
 PX_TO_POINTS = 0.75  # the layout is in CSS pixels (96 per inch); matplotlib sizes text in points
-
-
-class MissingExtraError(ChainruleError, ImportError):
-    """An optional dependency is needed for this and is not installed."""
-
-
-def require_matplotlib() -> type:
-    """matplotlib's ``Figure`` class; without matplotlib, an error that says how to install it."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401  (the canvas new_figure uses)
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise MissingExtraError(
-            "PNG pictures need matplotlib: install the plot extra: pip install 'chainrule[plot]' "
-            "(or write .svg or .dot, which need nothing)"
-        ) from error
-    return Figure
-
-
-def new_figure(width_in: float, height_in: float) -> Any:
-    """A matplotlib ``Figure`` with an Agg canvas, without pyplot's global state or a GUI backend."""
-    figure = require_matplotlib()(figsize=(width_in, height_in))
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(figure)
-    return figure
 
 
 def drawing_to_png(drawing: Drawing, path: str | Path, scale: float = 2.0) -> Path:
