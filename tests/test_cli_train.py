@@ -126,3 +126,12 @@ def test_mlp_with_dropout_and_batchnorm_resumes_exactly(data_dir, tmp_path):
     assert "running_mean1" in a  # batch-norm statistics are saved with the weights
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_weight_init_option(data_dir, tmp_path):
+    assert train(data_dir, tmp_path / "a", "--model", "two-layer", "--weight-init", "he", "--epochs", "1") == 0
+    assert json.loads((tmp_path / "a" / "config.json").read_text())["weight_init_std"] == "he"
+    assert train(data_dir, tmp_path / "b", "--weight-init", "0.05", "--epochs", "1") == 0
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["weight_init_std"] == 0.05
+    with pytest.raises(SystemExit):  # argparse rejects it before any work, with exit code 2
+        train(data_dir, tmp_path / "c", "--weight-init", "big", "--epochs", "1")

@@ -33,7 +33,7 @@ def build_model(config: dict[str, Any], *, rng: Any = None, backend: str = "nump
     if name == "cnn":
         return SimpleConvNet(
             tuple(config["input_shape"]), config.get("conv_param"), config["hidden_sizes"][0], config["output_size"],
-            config.get("weight_init_std", 0.01), rng=rng, dtype=dtype, backend=backend,
+            config.get("weight_init_std", "he"), rng=rng, dtype=dtype, backend=backend,
         )
     if name == "deep-cnn":
         return DeepConvNet(

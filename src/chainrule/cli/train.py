@@ -76,6 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL, help="network (default: %(default)s)")
     model.add_argument("--hidden-sizes", type=_int_list, metavar="N,N,...", help="hidden layer sizes (default: 50 for two-layer, 512,256 for mlp)")
     model.add_argument("--activation", choices=["relu", "sigmoid", "tanh"], help="mlp activation (default: relu)")
+    model.add_argument("--weight-init", metavar="he|xavier|STD", type=_weight_init,
+                       help="initial weight scale: he (ReLU), xavier (sigmoid/tanh) or a standard deviation "
+                       "(default: by activation for mlp and cnn, 0.01 for two-layer as in the book)")
     model.add_argument("--dropout", type=float, metavar="RATIO", help="mlp: dropout after each hidden layer (deep-cnn: default 0.5)")
     model.add_argument("--batchnorm", action="store_true", help="mlp: batch normalisation before each hidden activation")
     model.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay on the weight matrices (default: 0)")
@@ -97,6 +100,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _weight_init(text: str) -> str | float:
+    if text.lower() in ("he", "xavier", "relu", "sigmoid", "tanh"):
+        return text.lower()
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected he, xavier or a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive standard deviation, got {text!r}")
+    return value
+
+
 def _recipe(args: argparse.Namespace) -> dict[str, Any]:
     """The model's recipe with every option the user gave put over it."""
     recipe = dict(RECIPES[args.model])
@@ -111,6 +126,7 @@ def _config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     config = model_config(
         args.model, hidden_sizes=args.hidden_sizes, dtype=args.dtype, activation=args.activation,
         weight_decay_lambda=args.weight_decay or None, dropout_ratio=args.dropout,
+        weight_init_std=args.weight_init,
         use_batchnorm=args.batchnorm or None,
     )
     config["dataset"] = args.dataset

@@ -15,7 +15,8 @@ from .sequential import Sequential
 class TwoLayerNet(Sequential):
     """``TwoLayerNet(input_size, hidden_size, output_size, weight_init_std=0.01)``.
 
-    Weights are ``weight_init_std * N(0, 1)``, biases zero, as in the book. ``rng`` (a seed or a
+    Weights are ``weight_init_std * N(0, 1)``, biases zero, as in the book (``'he'`` or
+    ``'xavier'`` pick the scale per layer from its fan-in instead). ``rng`` (a seed or a
     ``numpy.random.Generator``) makes the initial weights reproducible; ``dtype`` defaults to
     float64 so gradient checks reach the book's 1e-13..1e-10 agreement.
     """
@@ -25,7 +26,7 @@ class TwoLayerNet(Sequential):
         input_size: int,
         hidden_size: int,
         output_size: int,
-        weight_init_std: float = 0.01,
+        weight_init_std: float | str = 0.01,
         *,
         rng: int | np.random.Generator | None = None,
         dtype: Any = np.float64,
@@ -36,8 +37,9 @@ class TwoLayerNet(Sequential):
                 raise ValueError(f"TwoLayerNet: {label} must be a positive integer, got {size!r}")
         generator = init.as_generator(rng)
         backend = get_backend(backend)
-        W1 = init.normal(generator, (input_size, hidden_size), weight_init_std, dtype, backend)
-        W2 = init.normal(generator, (hidden_size, output_size), weight_init_std, dtype, backend)
+        std1, std2 = init.weight_std(weight_init_std, input_size), init.weight_std(weight_init_std, hidden_size)
+        W1 = init.normal(generator, (input_size, hidden_size), std1, dtype, backend)
+        W2 = init.normal(generator, (hidden_size, output_size), std2, dtype, backend)
         super().__init__(
             [
                 ("Affine1", Affine(W1, init.zeros((hidden_size,), dtype, backend))),
