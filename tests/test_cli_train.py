@@ -135,3 +135,32 @@ def test_weight_init_option(data_dir, tmp_path):
     assert json.loads((tmp_path / "b" / "config.json").read_text())["weight_init_std"] == 0.05
     with pytest.raises(SystemExit):  # argparse rejects it before any work, with exit code 2
         train(data_dir, tmp_path / "c", "--weight-init", "big", "--epochs", "1")
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--model", "cnn", "--dropout", "0.5"], "--dropout applies to --model mlp or deep-cnn, not cnn"),
+        (["--model", "two-layer", "--batchnorm"], "--batchnorm applies to --model mlp"),
+        (["--model", "cnn", "--activation", "tanh"], "--activation applies to --model mlp"),
+        (["--model", "two-layer", "--hidden-sizes", "10,10"], "has one hidden layer"),
+        (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
+    ],
+)
+def test_options_that_do_not_apply_are_refused_not_ignored(tmp_path, capsys, options, message):
+    assert main(["train", "--output-dir", str(tmp_path / "r"), *options]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_weight_decay_reaches_every_model(data_dir, tmp_path):
+    """--weight-decay once did nothing for the CNN; now it goes through the optimizer for all models."""
+    from chainrule.checkpoint import load_checkpoint
+
+    for decay in ("0", "0.5"):
+        assert main(["train", "--model", "cnn", "--data-dir", str(data_dir), "--no-verify", "--no-download",
+                     "--output-dir", str(tmp_path / decay), "--epochs", "1", "--limit", "20", "-v", "0",
+                     "--weight-decay", decay]) == 0
+    plain, _, _ = load_checkpoint(tmp_path / "0")
+    decayed, optimizer, config = load_checkpoint(tmp_path / "0.5")
+    assert config["training"]["weight_decay"] == 0.5 and float(optimizer["weight_decay"]) == 0.5
+    assert np.abs(decayed["W1"]).sum() < np.abs(plain["W1"]).sum()

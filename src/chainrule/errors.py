@@ -45,3 +45,7 @@ class MissingExtraError(ChainruleError, ImportError):
 
 class GraphError(ChainruleError, ValueError):
     """A computational graph cannot run: a cycle, a value nothing defines, a name used twice."""
+
+
+class UsageError(ChainruleError, ValueError):
+    """Command-line options that do not fit together (exit status 2, like argparse's own errors)."""

@@ -13,7 +13,7 @@ from importlib import import_module
 from typing import Sequence
 
 from .. import __version__
-from ..errors import ChainruleError
+from ..errors import ChainruleError, UsageError
 
 COMMANDS = ["train", "evaluate", "demo", "graph", "gradcheck", "bench"]
 
@@ -50,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except UsageError as error:
+        print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
+        return 2
     except ChainruleError as error:
         print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
         return 1

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..checkpoint import load_checkpoint, save_checkpoint
-from ..errors import CheckpointError
+from ..errors import CheckpointError, UsageError
 from ..models import IMAGE_MODELS, MODELS, build_model, model_config
 from ..optimizers import OPTIMIZERS, make_optimizer
 from ..plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
@@ -81,7 +81,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "(default: by activation for mlp and cnn, 0.01 for two-layer as in the book)")
     model.add_argument("--dropout", type=float, metavar="RATIO", help="mlp: dropout after each hidden layer (deep-cnn: default 0.5)")
     model.add_argument("--batchnorm", action="store_true", help="mlp: batch normalisation before each hidden activation")
-    model.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay on the weight matrices (default: 0)")
+    model.add_argument("--weight-decay", type=float, default=0.0,
+                       help="L2 weight decay λ: the optimizer adds λ·W to the gradient of every weight "
+                       "matrix and convolution kernel, not biases (default: 0)")
     model.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="(default: %(default)s)")
     fit = parser.add_argument_group("training (defaults: the model's recipe, listed below)")
     fit.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="update rule")
@@ -112,6 +114,25 @@ def _weight_init(text: str) -> str | float:
     return value
 
 
+# Options that only some models have; anything else is refused rather than silently ignored.
+MODEL_OPTIONS = {
+    "--activation": ("activation", ("mlp",)),
+    "--batchnorm": ("batchnorm", ("mlp",)),
+    "--dropout": ("dropout", ("mlp", "deep-cnn")),
+}
+SINGLE_HIDDEN = ("two-layer", "cnn", "deep-cnn")
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    for flag, (attribute, models) in MODEL_OPTIONS.items():
+        if getattr(args, attribute) not in (None, False) and args.model not in models:
+            raise UsageError(f"{flag} applies to --model {' or '.join(models)}, not {args.model}")
+    if args.hidden_sizes and len(args.hidden_sizes) > 1 and args.model in SINGLE_HIDDEN:
+        raise UsageError(f"--model {args.model} has one hidden layer; got --hidden-sizes {args.hidden_sizes}")
+    if args.weight_decay < 0:
+        raise UsageError(f"--weight-decay must be >= 0, got {args.weight_decay}")
+
+
 def _recipe(args: argparse.Namespace) -> dict[str, Any]:
     """The model's recipe with every option the user gave put over it."""
     recipe = dict(RECIPES[args.model])
@@ -125,12 +146,12 @@ def _recipe(args: argparse.Namespace) -> dict[str, Any]:
 def _config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     config = model_config(
         args.model, hidden_sizes=args.hidden_sizes, dtype=args.dtype, activation=args.activation,
-        weight_decay_lambda=args.weight_decay or None, dropout_ratio=args.dropout,
+        dropout_ratio=args.dropout,
         weight_init_std=args.weight_init,
         use_batchnorm=args.batchnorm or None,
     )
     config["dataset"] = args.dataset
-    config["training"] = {**_recipe(args), "seed": args.seed, "limit": args.limit}
+    config["training"] = {**_recipe(args), "weight_decay": args.weight_decay, "seed": args.seed, "limit": args.limit}
     return config
 
 
@@ -147,6 +168,7 @@ def _run_dir(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    _check_options(args)
     run_dir = _run_dir(args)
     if args.resume:
         model_state, optimizer_state, config = load_checkpoint(run_dir)
@@ -162,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         x_train, t_train = x_train[: settings["limit"]], t_train[: settings["limit"]]
 
     net = build_model(config, rng=settings["seed"], backend=args.backend)
-    optimizer = make_optimizer(settings["optimizer"], settings["lr"])
+    optimizer = make_optimizer(settings["optimizer"], settings["lr"], weight_decay=settings.get("weight_decay", 0.0))
     settings["lr"] = optimizer.lr
     history = None
     if args.resume:
