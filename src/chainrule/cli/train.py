@@ -31,7 +31,7 @@ EPILOG = """\
 examples:
   chainrule train                                   the default recipe: an MLP on MNIST, about 98.5%
   chainrule train --model two-layer                 the textbook's run: SGD lr 0.1, batch 100, ~10,000 steps
-  chainrule train --model cnn                       SimpleConvNet: conv 30x5x5, pool, affine 100, affine 10
+  chainrule train --model cnn                       SimpleConvNet: conv 30x5x5, pool, affine 100, affine 10 (~99.1%)
   chainrule train --dataset fashion-mnist --epochs 5 --output-dir runs/fashion
   chainrule train --resume --epochs 20              continue the latest run up to 20 epochs
   chainrule evaluate runs/mnist-mlp                 accuracy and confusion matrix of a saved run
@@ -44,10 +44,12 @@ checks) if it is in none of them.
 # mlp is chainrule's own recipe (benchmarks/mnist_accuracy.py measures it): 784-512-256-10 with
 # Adam at twice its usual rate on batches of 200, decayed along a cosine over 10 epochs.
 RECIPES: dict[str, dict[str, Any]] = {
-    "mlp": {"optimizer": "adam", "lr": 0.002, "batch_size": 200, "epochs": 10, "schedule": "cosine"},
-    "two-layer": {"optimizer": "sgd", "lr": 0.1, "batch_size": 100, "epochs": 17, "schedule": "constant"},
-    "cnn": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 10, "schedule": "cosine"},
-    "deep-cnn": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 10, "schedule": "cosine"},
+    "mlp": {"optimizer": "adam", "lr": 0.002, "batch_size": 200, "epochs": 10, "schedule": "cosine", "weight_decay": 0.0},
+    "two-layer": {"optimizer": "sgd", "lr": 0.1, "batch_size": 100, "epochs": 17, "schedule": "constant", "weight_decay": 0.0},
+    # SimpleConvNet, He init: 98.88% after 10 epochs without L2, 99.13% with it (train accuracy
+    # reached 100% without it: the net overfits, and the decay is what holds it back).
+    "cnn": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 10, "schedule": "cosine", "weight_decay": 3e-4},
+    "deep-cnn": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 10, "schedule": "cosine", "weight_decay": 0.0},
 }
 DEFAULT_MODEL = "mlp"
 
@@ -81,9 +83,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "(default: by activation for mlp and cnn, 0.01 for two-layer as in the book)")
     model.add_argument("--dropout", type=float, metavar="RATIO", help="mlp: dropout after each hidden layer (deep-cnn: default 0.5)")
     model.add_argument("--batchnorm", action="store_true", help="mlp: batch normalisation before each hidden activation")
-    model.add_argument("--weight-decay", type=float, default=0.0,
+    model.add_argument("--weight-decay", type=float,
                        help="L2 weight decay λ: the optimizer adds λ·W to the gradient of every weight "
-                       "matrix and convolution kernel, not biases (default: 0)")
+                       "matrix and convolution kernel, not biases (default: the recipe's)")
     model.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="(default: %(default)s)")
     fit = parser.add_argument_group("training (defaults: the model's recipe, listed below)")
     fit.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="update rule")
@@ -129,7 +131,7 @@ def _check_options(args: argparse.Namespace) -> None:
             raise UsageError(f"{flag} applies to --model {' or '.join(models)}, not {args.model}")
     if args.hidden_sizes and len(args.hidden_sizes) > 1 and args.model in SINGLE_HIDDEN:
         raise UsageError(f"--model {args.model} has one hidden layer; got --hidden-sizes {args.hidden_sizes}")
-    if args.weight_decay < 0:
+    if args.weight_decay is not None and args.weight_decay < 0:
         raise UsageError(f"--weight-decay must be >= 0, got {args.weight_decay}")
 
 
@@ -138,7 +140,8 @@ def _recipe(args: argparse.Namespace) -> dict[str, Any]:
     recipe = dict(RECIPES[args.model])
     if args.optimizer and args.optimizer != recipe["optimizer"]:
         recipe["lr"] = None  # another optimizer starts from its own default rate
-    given = {"optimizer": args.optimizer, "lr": args.lr, "schedule": args.schedule, "epochs": args.epochs, "batch_size": args.batch_size}
+    given = {"optimizer": args.optimizer, "lr": args.lr, "schedule": args.schedule, "epochs": args.epochs,
+             "batch_size": args.batch_size, "weight_decay": args.weight_decay}
     recipe.update({k: v for k, v in given.items() if v is not None})
     return recipe
 
@@ -151,7 +154,7 @@ def _config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         use_batchnorm=args.batchnorm or None,
     )
     config["dataset"] = args.dataset
-    config["training"] = {**_recipe(args), "weight_decay": args.weight_decay, "seed": args.seed, "limit": args.limit}
+    config["training"] = {**_recipe(args), "seed": args.seed, "limit": args.limit}
     return config
 
 
