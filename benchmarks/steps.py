@@ -36,7 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 CASES = ("mlp-small", "mlp-large", "cnn")
 EPOCH_MODELS = ("mlp-small", "mlp-large")
@@ -311,8 +311,18 @@ def torch_twin(net):
 # -- the models ---------------------------------------------------------------------------------
 
 
-def build_case(case: str) -> tuple[Any, Any, int, tuple[int, ...], Callable[[], Any], Callable[[Any], Any]]:
-    """``(net, optimizer, batch, sample_shape, torch_optimizer, naive_optimizer)`` for a case."""
+class Case(NamedTuple):
+    """A model to time: chainrule's net and optimizer, and how to build the others' optimizers."""
+
+    net: Any
+    optimizer: Any
+    batch: int
+    sample_shape: tuple[int, ...]
+    torch_optimizer: Callable[[Any], Any]  # from model.parameters()
+    naive_optimizer: Callable[[], Any]
+
+
+def build_case(case: str) -> Case:
     import numpy as np
 
     from chainrule.optimizers import SGD, Adam
@@ -321,7 +331,7 @@ def build_case(case: str) -> tuple[Any, Any, int, tuple[int, ...], Callable[[], 
         from chainrule.nets import TwoLayerNet
 
         net = TwoLayerNet(784, 50, 10, rng=SEED, dtype=np.float32)
-        return (net, SGD(0.1), 100, (784,), lambda p: _torch().optim.SGD(p, lr=0.1), lambda: NaiveSGD(0.1))
+        return Case(net, SGD(0.1), 100, (784,), lambda p: _torch().optim.SGD(p, lr=0.1), lambda: NaiveSGD(0.1))
     if case == "mlp-large":
         from chainrule.nets import MultiLayerNet
 
@@ -334,8 +344,8 @@ def build_case(case: str) -> tuple[Any, Any, int, tuple[int, ...], Callable[[], 
         raise ValueError(f"unknown case {case!r}")
     batch, shape = (256, (784,)) if case == "mlp-large" else (100, (1, 28, 28))
     # torch_compatible: the very update rule torch.optim.Adam applies, so both do the same work.
-    return (net, Adam(0.001, torch_compatible=True), batch, shape,
-            lambda p: _torch().optim.Adam(p, lr=0.001), lambda: NaiveAdam(0.001))
+    return Case(net, Adam(0.001, torch_compatible=True), batch, shape,
+                lambda p: _torch().optim.Adam(p, lr=0.001), lambda: NaiveAdam(0.001))
 
 
 def _torch():
@@ -426,7 +436,7 @@ def summary(contender: Contender) -> dict[str, Any]:
     return result
 
 
-def gemm_contenders(threads: int, with_torch: bool) -> list[Contender]:
+def gemm_contenders(with_torch: bool) -> list[Contender]:
     """float32 matrix products of the large MLP's sizes, in NumPy (OpenBLAS) and PyTorch."""
     import numpy as np
 
@@ -453,59 +463,54 @@ def steps_child(case: str, args: argparse.Namespace) -> dict[str, Any]:
     try:
         net, optimizer, batch, sample_shape, make_torch_optimizer, make_naive_optimizer = build_case(case)
     except ImportError as error:
-        return {"skipped": f"{case}: not available in this chainrule ({error})"}
-    with_torch = torch_available()
+        return {"skipped": f"not available in this chainrule ({error})"}
     rng = np.random.default_rng(SEED)
     batches = [(rng.random((batch, *sample_shape), dtype=np.float32), rng.integers(0, 10, batch)) for _ in range(8)]
     forward_flops, step_flops = _flops_of(net, batch, sample_shape)
-
-    # Twins first, while every framework still holds the same initial weights.
-    naive = naive_twin(net)
-    naive_optimizer = make_naive_optimizer()
-    naive_batches = [(x.astype(np.float64), t) for x, t in batches]
-    if with_torch:
-        torch = _torch()
-        torch.set_num_threads(args.threads)
-        model = torch_twin(net)
-        torch_optimizer = make_torch_optimizer(model.parameters())
-        loss_fn = torch.nn.CrossEntropyLoss()
-        torch_batches = [(torch.from_numpy(x), torch.from_numpy(t)) for x, t in batches]
+    steps = {}  # name -> a function running one training step on the next batch, returning the loss
 
     def chainrule_step(data=itertools.cycle(batches)):
         x, t = next(data)
         optimizer.update(net.params, net.gradient(x, t))
         return net.last_loss
 
-    def naive_step(data=itertools.cycle(naive_batches)):
+    steps["chainrule"] = chainrule_step
+    # The others copy the initial weights now, while chainrule's are still untouched.
+    naive, naive_optimizer = naive_twin(net), make_naive_optimizer()
+
+    def naive_step(data=itertools.cycle([(x.astype(np.float64), t) for x, t in batches])):
         x, t = next(data)
         naive_optimizer.update(naive.params, naive.gradient(x, t))
         return naive.loss_value
 
-    def torch_step(data=itertools.cycle(torch_batches) if with_torch else None):
-        x, t = next(data)
-        torch_optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), t)
-        loss.backward()
-        torch_optimizer.step()
-        return loss
+    steps["naive-f64"] = naive_step
+    if torch_available():
+        torch = _torch()
+        torch.set_num_threads(args.threads)
+        model = torch_twin(net)
+        torch_optimizer, loss_fn = make_torch_optimizer(model.parameters()), torch.nn.CrossEntropyLoss()
+
+        def torch_step(data=itertools.cycle([(torch.from_numpy(x), torch.from_numpy(t)) for x, t in batches])):
+            x, t = next(data)
+            torch_optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x), t)
+            loss.backward()
+            torch_optimizer.step()
+            return loss
+
+        steps["pytorch"] = torch_step
 
     # The same three steps in each: their losses must agree, or the timings compare different work.
-    agreement = {"chainrule": [float(chainrule_step()) for _ in range(3)],
-                 "naive-f64": [float(naive_step()) for _ in range(3)]}
-    if with_torch:
-        agreement["pytorch"] = [float(torch_step().detach()) for _ in range(3)]
-
-    contenders = [Contender("chainrule", chainrule_step, "numpy", step_flops, batch),
-                  Contender("naive-f64", naive_step, "numpy", step_flops, batch)]
-    if with_torch:
-        contenders.append(Contender("pytorch", torch_step, "torch", step_flops, batch))
+    agreement = {name: [float(step()) for _ in range(3)] for name, step in steps.items()}
+    contenders = [Contender(name, step, "torch" if name == "pytorch" else "numpy", step_flops, batch)
+                  for name, step in steps.items()]
     if case == "mlp-large":
-        contenders += gemm_contenders(args.threads, with_torch)
+        contenders += gemm_contenders("pytorch" in steps)
     measure(contenders, args.reps, args.block, args.settle)
     return {
         "case": case, "batch": batch, "forward_flops": forward_flops, "step_flops": step_flops,
         "losses_first_3_steps": agreement, "results": {c.name: summary(c) for c in contenders},
-        "torch": with_torch,
+        "torch": "pytorch" in steps,
     }
 
 
