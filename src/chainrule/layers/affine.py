@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..backend import Array, array_module
+from ..backend import Array
 from ..errors import ShapeError
 from .base import Layer
 
@@ -79,4 +79,4 @@ class Affine(Layer):
         self._require_forward(self.x)
         self._check_dout(dout, (self.x.shape[0], self.params["W"].shape[1]))
         self.grads["W"] = self.x.T @ dout
-        self.grads["b"] = array_module(dout).sum(dout, axis=0)
+        self.grads["b"] = dout.sum(axis=0)
