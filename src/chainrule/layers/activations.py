@@ -14,9 +14,9 @@ from .base import Layer
 class Relu(Layer):
     """``out = max(x, 0)``. Backward: ``dx = dout * (x > 0)`` (``mask`` is ``x <= 0``, as in the book).
 
-    ``maximum`` and a multiplication by the mask rather than ``where``: NumPy's ``where`` on a
-    mask of random signs costs 15x more (256x1024 float32: 0.98 -> 0.12 ms forward, 0.94 ->
-    0.08 ms backward). The one difference: a NaN or inf in ``dout`` where ``x <= 0`` now gives NaN, not 0.
+    ``maximum`` and a product with the mask rather than ``where``, which NumPy runs 8-11x slower
+    on a mask of random signs (256x1024 float32: forward 0.99 -> 0.12 ms, backward 0.97 ->
+    0.09 ms). The one difference: NaN or inf in ``dout`` where ``x <= 0`` gives NaN, not 0.
     """
 
     def __init__(self) -> None:
