@@ -716,10 +716,16 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.threads} threads (OPENBLAS/OMP/MKL_NUM_THREADS, torch.set_num_threads), Python "
           f"{platform.python_version()}, NumPy {np.__version__}"
           + (f", PyTorch {_torch().__version__}" if torch_available() else f"; {TORCH_MISSING}"))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    if load > 0.5:
+        print(f"WARNING: load average {load:.2f} before starting: other work is running, and it skews "
+              "multi-threaded timings most (rerun on a quiet machine, or compare --threads 1)")
     print(f"median over {args.reps} interleaved blocks of ~{args.block}s after warm-up; float32 unless named f64")
     print(FLOP_FORMULA)
-    report: dict[str, Any] = {"threads": args.threads, "reps": args.reps, "block_s": args.block, "settle_s": args.settle,
-                              "flop_formula": FLOP_FORMULA, "numpy": np.__version__, "steps": {}, "epochs": []}
+    report: dict[str, Any] = {
+        "load_average_before": load, "threads": args.threads, "reps": args.reps, "block_s": args.block,
+        "settle_s": args.settle, "flop_formula": FLOP_FORMULA, "numpy": np.__version__, "steps": {}, "epochs": [],
+    }
     for case in cases:
         report["steps"][case] = run_child("steps", [case], args, env)
     peak = None
