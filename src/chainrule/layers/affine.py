@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..backend import Array, array_module
+from ..backend import Array
 from ..errors import ShapeError
 from .base import Layer
 
@@ -70,10 +70,13 @@ class Affine(Layer):
         return out
 
     def backward(self, dout: Array) -> Array:
-        self._require_forward(self.x)
-        W = self.params["W"]
-        self._check_dout(dout, (self.x.shape[0], W.shape[1]))
-        dx = dout @ W.T
-        self.grads["W"] = self.x.T @ dout
-        self.grads["b"] = array_module(dout).sum(dout, axis=0)
+        self.backward_params(dout)
+        dx = dout @ self.params["W"].T
         return dx.reshape(self.original_x_shape)
+
+    def backward_params(self, dout: Array) -> None:
+        """``dW`` and ``db`` only; a network's first layer skips ``dx`` (a third of the work)."""
+        self._require_forward(self.x)
+        self._check_dout(dout, (self.x.shape[0], self.params["W"].shape[1]))
+        self.grads["W"] = self.x.T @ dout
+        self.grads["b"] = dout.sum(axis=0)

@@ -36,6 +36,15 @@ class Layer:
     def backward(self, dout: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def backward_params(self, dout: Any) -> None:
+        """Fill ``grads`` as :meth:`backward` does, but skip the input's gradient.
+
+        A network calls this on its first layer with parameters: that layer's input is the
+        data, whose gradient nobody uses. By default it runs :meth:`backward` and drops the
+        result; layers whose input gradient is real work (Affine's ``dout @ W.T``) override it.
+        """
+        self.backward(dout)
+
     def train(self, mode: bool = True) -> "Layer":
         self.training = mode
         return self
