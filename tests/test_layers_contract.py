@@ -206,3 +206,11 @@ def test_elementwise_dout_shape_error():
 def test_leaky_relu_rejects_bad_alpha():
     with pytest.raises(ValueError, match="alpha"):
         LeakyRelu(1.5)
+
+
+@pytest.mark.parametrize("x, grad", [(3.0, 2.0), (-3.0, 0.0), (0.0, 0.0)])
+def test_relu_on_python_numbers(x, grad):
+    """A Python bool's ~ is -2, not False: scalars must become arrays before the mask is made."""
+    for layer, expected in ((Relu(), grad), (LeakyRelu(0.1), grad if x > 0 else 0.2)):
+        layer.forward(x)
+        assert float(layer.backward(np.float64(2.0))) == pytest.approx(expected)

@@ -24,8 +24,10 @@ class Relu(Layer):
         self.mask: Array | None = None
 
     def forward(self, x: Array) -> Array:
+        xp = array_module(x)
+        x = xp.asarray(x)  # a Python number becomes a 0-d array, so ~mask is a logical not
         self.mask = x <= 0
-        return array_module(x).maximum(x, 0)
+        return xp.maximum(x, 0)
 
     def backward(self, dout: Array) -> Array:
         self._require_forward(self.mask)
@@ -45,6 +47,7 @@ class LeakyRelu(Layer):
 
     def forward(self, x: Array) -> Array:
         xp = array_module(x)
+        x = xp.asarray(x)
         self.mask = x <= 0
         return xp.where(self.mask, self.alpha * x, x)
 
