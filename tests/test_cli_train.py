@@ -73,7 +73,7 @@ def test_missing_data_is_a_clear_error(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("CHAINRULE_CACHE", str(tmp_path / "cache"))
     code = main(["train", "--data-dir", str(tmp_path / "nothing"), "--no-download", "--output-dir", str(tmp_path / "r")])
     err = capsys.readouterr().err
-    assert code == 1 and "chainrule train: error:" in err and "CHAINRULE_DATA" in err
+    assert code == 1 and "chainrule train: error:" in err and "CHAINRULE_DATA" in err and "--data-dir" in err
 
 
 def test_evaluate_without_checkpoint(tmp_path, capsys):

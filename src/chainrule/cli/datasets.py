@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import FASHION_CLASSES, load_fashion_mnist, load_mnist
+from ..errors import DataError
 
 DATASETS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
 CLASS_NAMES = {"mnist": [str(d) for d in range(10)], "fashion-mnist": list(FASHION_CLASSES)}
@@ -21,7 +22,10 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_dataset(name: str, args: argparse.Namespace, *, flatten: bool, dtype: Any) -> Any:
-    return DATASETS[name](
-        normalize=True, flatten=flatten, data_dir=args.data_dir, download=not args.no_download,
-        dtype=dtype, verify=not args.no_verify,
-    )
+    try:
+        return DATASETS[name](
+            normalize=True, flatten=flatten, data_dir=args.data_dir, download=not args.no_download,
+            dtype=dtype, verify=not args.no_verify,
+        )
+    except DataError as error:
+        raise DataError(f"{error}\nOn the command line: --data-dir /path/to/folder.") from None
