@@ -75,6 +75,7 @@ def test_resume_continues_exactly():
         np.testing.assert_array_equal(straight.params[key], resumed.params[key])
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # NumPy's, before our error
 def test_nan_loss_stops_with_a_clear_message():
     x, t = blobs()
     x[5, 0] = np.inf
