@@ -10,16 +10,7 @@ import argparse
 
 from ..graph.cost import HEADER, format_cost_row, kink_note, plot_gradient_cost, sweep_gradient_cost
 from ..plots import require_matplotlib
-
-
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 10,20,50, got {text!r}") from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"hidden sizes must be positive integers, got {text!r}")
-    return sizes
+from .types import size_list
 
 
 def register_gradients(benchmarks: argparse._SubParsersAction) -> None:
@@ -34,7 +25,7 @@ def register_gradients(benchmarks: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--hidden-sizes",
-        type=_sizes,
+        type=size_list,
         default=[10, 20, 50, 100],
         metavar="N,N,...",
         help="hidden layer sizes to sweep (default: 10,20,50,100; about 20 s on two cores)",

@@ -20,6 +20,7 @@ from ..runs import fresh_run_dir, latest_run_dir, load_history, save_history
 from ..training import Trainer, make_schedule
 from ..training.schedules import SCHEDULES
 from .datasets import DATASETS, add_data_arguments, load_dataset
+from .types import size_list
 
 def _recipes_text() -> str:
     return "\n".join(
@@ -54,16 +55,6 @@ RECIPES: dict[str, dict[str, Any]] = {
 DEFAULT_MODEL = "mlp"
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 512,256, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
-    return values
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
@@ -76,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     model = parser.add_argument_group("model")
     model.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL, help="network (default: %(default)s)")
-    model.add_argument("--hidden-sizes", type=_int_list, metavar="N,N,...", help="hidden layer sizes (default: 50 for two-layer, 512,256 for mlp)")
+    model.add_argument("--hidden-sizes", type=size_list, metavar="N,N,...", help="hidden layer sizes (default: 50 for two-layer, 512,256 for mlp)")
     model.add_argument("--activation", choices=["relu", "sigmoid", "tanh"], help="mlp activation (default: relu)")
     model.add_argument("--weight-init", metavar="he|xavier|STD", type=_weight_init,
                        help="initial weight scale: he (ReLU), xavier (sigmoid/tanh) or a standard deviation "
