@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..errors import CheckpointError, UsageError
@@ -19,7 +18,7 @@ from ..plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
 from ..runs import fresh_run_dir, latest_run_dir, load_history, save_history
 from ..training import Trainer, make_schedule
 from ..training.schedules import SCHEDULES
-from .datasets import DATASETS, add_data_arguments, load_dataset
+from .datasets import add_data_arguments, load_dataset
 from .types import size_list
 
 def _recipes_text() -> str:
