@@ -46,3 +46,12 @@ def test_the_widely_copied_wrong_values_are_not_ours():
 )
 def test_format_number(value, text):
     assert format_number(value) == text
+
+
+def test_decimal_arithmetic_is_exact_too():
+    from decimal import Decimal
+
+    result = apple_orange(Decimal)
+    assert result.total == 715
+    assert result.gradients == {"apple": Decimal("2.2"), "apple_num": 110, "orange": Decimal("3.3"),
+                                "orange_num": 165, "tax": 650}

@@ -3,13 +3,12 @@
 Buying apples (and oranges) with consumption tax is a computational graph small enough to do by
 hand: the forward pass gives the total, the backward pass tells how much the total moves per
 unit change of every price, count and the tax rate. ``number`` chooses the arithmetic: ``float``
-as in the book, or ``fractions.Fraction`` to get the values exactly.
+as in the book, or ``fractions.Fraction`` / ``decimal.Decimal`` to get the values exactly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, Callable
 
 from .layers import AddLayer, MulLayer
@@ -28,8 +27,9 @@ class ShoppingResult:
 
 
 def _tax_rate(number: Callable[[Any], Number]) -> Number:
-    # 1.1 is not exact in binary floating point; Fraction("1.1") is exactly 11/10.
-    return number("1.1") if number is Fraction else number(1.1)
+    # From the string: float("1.1") is the book's 1.1, while Fraction("1.1") and Decimal("1.1")
+    # are exactly 11/10 (built from the float 1.1 they would carry its binary rounding error).
+    return number("1.1")
 
 
 def apple(number: Callable[[Any], Number] = float) -> ShoppingResult:
