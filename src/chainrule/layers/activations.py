@@ -21,7 +21,7 @@ class Relu(Layer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.mask: Array | None = None
+        self.mask: Array = None
 
     def forward(self, x: Array) -> Array:
         xp = array_module(x)
@@ -43,7 +43,7 @@ class LeakyRelu(Layer):
         if not 0 <= alpha < 1:
             raise ValueError(f"LeakyRelu: alpha must be in [0, 1), got {alpha}")
         self.alpha = alpha
-        self.mask: Array | None = None
+        self.mask: Array = None
 
     def forward(self, x: Array) -> Array:
         xp = array_module(x)
@@ -62,7 +62,7 @@ class Sigmoid(Layer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.out: Array | None = None
+        self.out: Array = None
 
     def forward(self, x: Array) -> Array:
         self.out = sigmoid(x)
@@ -79,7 +79,7 @@ class Tanh(Layer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.out: Array | None = None
+        self.out: Array = None
 
     def forward(self, x: Array) -> Array:
         self.out = array_module(x).tanh(x)

@@ -27,7 +27,7 @@ class Affine(Layer):
             )
         self.params["W"] = W
         self.params["b"] = b
-        self.x: Array | None = None
+        self.x: Array = None
         self.original_x_shape: tuple[int, ...] | None = None
 
     # Textbook attribute names, kept as views of the dicts so both spellings stay in sync.

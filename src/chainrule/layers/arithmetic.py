@@ -47,8 +47,8 @@ class AddLayer(Layer):
         return x + y
 
     def backward(self, dout: Any) -> tuple[Any, Any]:
-        self._require_forward(self.x_shape)
+        x_shape = self._require_forward(self.x_shape)
         # `dout * 1` gives each input its own gradient object, never an alias of dout.
-        dx = unbroadcast(dout * 1, self.x_shape)
+        dx = unbroadcast(dout * 1, x_shape)
         dy = unbroadcast(dout * 1, self.y_shape)
         return dx, dy

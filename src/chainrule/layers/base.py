@@ -7,10 +7,12 @@ local derivative (the chain rule) and returns the gradient with respect to the l
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from ..backend import Array
 from ..errors import NotForwardedError, ShapeError
+
+T = TypeVar("T")
 
 
 class Layer:
@@ -18,6 +20,8 @@ class Layer:
 
     Subclasses keep their forward and backward side by side and as short as the math.
     ``buffers`` holds state that is saved with the model but not trained (e.g. running means).
+    What ``forward`` caches for ``backward`` is ``None`` until the first forward pass, and
+    ``backward`` checks it with :meth:`_require_forward`.
     """
 
     def __init__(self) -> None:
@@ -58,13 +62,14 @@ class Layer:
 
     # -- checks shared by the subclasses ------------------------------------------------------
 
-    def _require_forward(self, cached: Any) -> None:
-        """Raise if ``backward`` runs before ``forward`` has cached what it needs."""
+    def _require_forward(self, cached: T | None) -> T:
+        """Raise if ``backward`` runs before ``forward`` has cached what it needs; else return it."""
         if cached is None:
             raise NotForwardedError(
                 f"{self.name}.backward() was called before {self.name}.forward(): "
                 "run forward first so there is something to differentiate"
             )
+        return cached
 
     def _check_dout(self, dout: Any, expected_shape: tuple[int, ...]) -> None:
         """Upstream gradients must have the shape of this layer's output."""

@@ -153,7 +153,7 @@ class Convolution(Layer):
         self.params["W"] = W
         self.params["b"] = b
         self.stride, self.pad = int(stride), int(pad)
-        self.col: Array | None = None
+        self.col: Array = None
         self.x_shape: tuple[int, ...] = ()
         self.out_hw: tuple[int, int] = (0, 0)
 
@@ -239,10 +239,11 @@ class _Pool(Layer):
 
     def _fold(self, offset_grad: Callable[[int, int], Array], dtype: Any, xp: Any) -> Array:
         """Add per-offset gradients ``(N, C, OH, OW)`` back into an input-shaped gradient."""
-        n, c, height, width = self.x_shape
+        n, c, height, width = self._require_forward(self.x_shape)
         padded_shape = (n, c, height + 2 * self.pad, width + 2 * self.pad)
         pool_hw = (self.pool_h, self.pool_w)
-        return _unpad(_fold(offset_grad, padded_shape, pool_hw, self.stride, self.out_shape[2:], dtype, xp), self.pad)
+        out_hw = (self.out_shape[2], self.out_shape[3])
+        return _unpad(_fold(offset_grad, padded_shape, pool_hw, self.stride, out_hw, dtype, xp), self.pad)
 
 
 class Pooling(_Pool):
@@ -259,8 +260,8 @@ class Pooling(_Pool):
 
     def __init__(self, pool_h: int, pool_w: int, stride: int = 1, pad: int = 0) -> None:
         super().__init__(pool_h, pool_w, stride, pad)
-        self.windows: Array | None = None
-        self.out: Array | None = None
+        self.windows: Array = None
+        self.out: Array = None
 
     def forward(self, x: Array) -> Array:
         windows = self._window_view(x)

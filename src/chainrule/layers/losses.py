@@ -22,7 +22,7 @@ class Softmax(Layer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.out: Array | None = None
+        self.out: Array = None
 
     def forward(self, x: Array) -> Array:
         self.out = softmax(x)
@@ -110,9 +110,9 @@ class SoftmaxWithLoss(LossLayer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.loss: Array | None = None
-        self.y: Array | None = None
-        self.t: Array | None = None
+        self.loss: Array = None
+        self.y: Array = None
+        self.t: Array = None
         self._labels = True
         self._x_shape: tuple[int, ...] = ()
 
@@ -157,7 +157,7 @@ class MeanSquaredError(LossLayer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.diff: Array | None = None
+        self.diff: Array = None
 
     def forward(self, y: Array, t: Any) -> Array:
         xp = array_module(y)

@@ -56,8 +56,8 @@ class BatchNormalization(Layer):
         self.buffers["running_mean"] = running_mean
         self.buffers["running_var"] = running_var
         self.momentum, self.eps = momentum, eps
-        self.xn: Array | None = None
-        self.std: Array | None = None
+        self.xn: Array = None
+        self.std: Array = None
         self.used_batch_stats = True
 
     # Textbook attribute names, as views of the dicts.

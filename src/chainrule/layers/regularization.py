@@ -31,8 +31,8 @@ class Dropout(Layer):
         self.dropout_ratio = dropout_ratio
         self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         self.fixed_mask: Any = None
-        self.mask: Array | None = None
-        self.keep: Array | None = None
+        self.mask: Array = None
+        self.keep: Array = None
         self.x_shape: tuple[int, ...] | None = None
 
     def __repr__(self) -> str:
@@ -58,6 +58,5 @@ class Dropout(Layer):
         return x * self.keep
 
     def backward(self, dout: Array) -> Array:
-        self._require_forward(self.x_shape)
-        self._check_dout(dout, self.x_shape)
+        self._check_dout(dout, self._require_forward(self.x_shape))
         return dout if self.keep is None else dout * self.keep

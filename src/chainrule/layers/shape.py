@@ -23,8 +23,7 @@ class Flatten(Layer):
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dout: Array) -> Array:
-        self._require_forward(self.x_shape)
-        n = self.x_shape[0]
-        self._check_dout(dout, (n, math.prod(self.x_shape[1:])))
-        return dout.reshape(self.x_shape)
+        x_shape = self._require_forward(self.x_shape)
+        self._check_dout(dout, (x_shape[0], math.prod(x_shape[1:])))
+        return dout.reshape(x_shape)
 

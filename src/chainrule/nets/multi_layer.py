@@ -60,7 +60,7 @@ class MultiLayerNet(Sequential):
                     layers.append((f"BatchNorm{i}", BatchNormalization(gamma, beta)))
                 layers.append((f"Activation_function{i}", ACTIVATIONS[activation]()))
                 if dropout_ratio:
-                    layers.append((f"Dropout{i}", Dropout(dropout_ratio, rng=generator.integers(2**63))))
+                    layers.append((f"Dropout{i}", Dropout(dropout_ratio, rng=int(generator.integers(2**63)))))
         super().__init__(layers, SoftmaxWithLoss(), weight_decay_lambda=weight_decay_lambda)
         self.input_size, self.hidden_size_list, self.output_size = input_size, list(hidden_size_list), output_size
         self.activation, self.dropout_ratio, self.use_batchnorm = activation, dropout_ratio, use_batchnorm
