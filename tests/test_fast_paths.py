@@ -1,22 +1,16 @@
 """The shortcuts taken for speed give the results the plain paths give.
 
-``Sequential.gradient`` stops the backward pass at the first layer with parameters; optimizers
-split large arrays across threads; the loss layer checks labels with one reduction. Each is
-compared here with the straightforward computation it replaces, to the bit where it should be.
+``Sequential.gradient`` stops the backward pass at the first layer with parameters, and the loss
+layer computes softmax with classes along the first axis and checks labels with one reduction.
+Each is compared here with the straightforward computation it replaces, to the bit where it should be.
 """
 
 from __future__ import annotations
-
-import copy
-import multiprocessing
-import os
-import pickle
 
 import numpy as np
 import pytest
 
 from chainrule import Affine, LabelError, MultiLayerNet, Relu, Sequential, Sigmoid, SoftmaxWithLoss, TwoLayerNet
-from chainrule.optimizers import PARALLEL_MIN_SIZE, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 
 
 def full_backward_grads(net, x, t):
@@ -93,115 +87,6 @@ def test_a_first_layer_without_backward_params_is_run_backward():
     expected = full_backward_grads(net, x, t)
     for key in expected:
         np.testing.assert_array_equal(grads[key], expected[key])
-
-
-# -- optimizers: slices on threads give the bits of one call -------------------------------------
-
-OPTIMIZERS = {
-    "sgd": lambda: SGD(0.1),
-    "momentum": lambda: Momentum(0.1),
-    "nesterov": lambda: Nesterov(0.1),
-    "adagrad": lambda: AdaGrad(0.1),
-    "rmsprop": lambda: RMSprop(0.01),
-    "adam": lambda: Adam(0.01),
-    "adam-torch": lambda: Adam(0.01, torch_compatible=True),
-    "adam-decay": lambda: Adam(0.01, weight_decay=0.1),
-}
-BIG = (3 * PARALLEL_MIN_SIZE // 500 + 1, 500)  # three slices' worth, not a multiple of three
-
-
-def run_steps(optimizer, params, seed, steps=3, make_grad=None):
-    rng = np.random.default_rng(seed)
-    for _ in range(steps):
-        grads = {key: (make_grad or (lambda p: rng.standard_normal(p.shape).astype(p.dtype)))(p) for key, p in params.items()}
-        optimizer.update(params, grads)
-    return params
-
-
-def big_params(dtype=np.float32, order="C"):
-    rng = np.random.default_rng(4)
-    return {
-        "W1": np.asarray(rng.standard_normal(BIG), dtype=dtype, order=order),
-        "b1": rng.standard_normal(BIG[1]).astype(dtype),
-    }
-
-
-@pytest.mark.parametrize("name", OPTIMIZERS)
-@pytest.mark.parametrize("threads", [2, 3])
-def test_updates_on_threads_equal_one_thread_to_the_bit(name, threads):
-    single, split = OPTIMIZERS[name](), OPTIMIZERS[name]()
-    single.threads, split.threads = 1, threads
-    expected = run_steps(single, big_params(), seed=5)
-    got = run_steps(split, big_params(), seed=5)
-    assert split._executor_key[1] == threads - 1  # the slices really did go to other threads
-    for key in expected:
-        np.testing.assert_array_equal(got[key], expected[key])
-    for key in single.state:
-        for slot in single.state[key]:
-            np.testing.assert_array_equal(split.state[key][slot], single.state[key][slot])
-
-
-def test_non_contiguous_parameters_are_updated_in_one_call():
-    single, split = Adam(0.01), Adam(0.01)
-    single.threads, split.threads = 1, 2
-    expected = run_steps(single, big_params(np.float64), seed=6)
-    got = run_steps(split, big_params(np.float64, order="F"), seed=6)
-    for key in expected:
-        np.testing.assert_array_equal(got[key], expected[key])
-
-
-def test_strided_gradients_are_read_correctly_by_the_slices():
-    single, split = Momentum(0.1), Momentum(0.1)
-    single.threads, split.threads = 1, 2
-    transposed = lambda p: np.asfortranarray(np.random.default_rng(7).standard_normal(p.shape[::-1]).T).astype(p.dtype)
-    expected = run_steps(single, big_params(), seed=7, make_grad=lambda p: np.ascontiguousarray(transposed(p)))
-    got = run_steps(split, big_params(), seed=7, make_grad=transposed)
-    for key in expected:
-        np.testing.assert_array_equal(got[key], expected[key])
-
-
-@pytest.mark.parametrize("duplicate", [copy.deepcopy, lambda o: pickle.loads(pickle.dumps(o))])
-def test_an_optimizer_that_used_threads_can_be_copied_and_continues_alike(duplicate):
-    optimizer = Adam(0.01)
-    optimizer.threads = 2
-    params = run_steps(optimizer, big_params(), seed=8, steps=1)
-    twin, twin_params = duplicate(optimizer), {key: p.copy() for key, p in params.items()}
-    run_steps(optimizer, params, seed=9, steps=2)
-    run_steps(twin, twin_params, seed=9, steps=2)
-    for key in params:
-        np.testing.assert_array_equal(twin_params[key], params[key])
-
-
-def _update_in_child(optimizer, params, expected):
-    run_steps(optimizer, params, seed=12, steps=1)
-    ok = all(np.array_equal(params[key], expected[key]) for key in params)
-    raise SystemExit(0 if ok else 1)
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_a_forked_child_starts_its_own_threads():
-    optimizer = Adam(0.01)
-    optimizer.threads = 2
-    params = run_steps(optimizer, big_params(), seed=11, steps=1)  # the parent's threads exist now
-    reference = copy.deepcopy(optimizer)
-    expected = run_steps(reference, {key: p.copy() for key, p in params.items()}, seed=12, steps=1)
-    child = multiprocessing.get_context("fork").Process(target=_update_in_child, args=(optimizer, params, expected))
-    child.start()
-    child.join(timeout=60)
-    if child.exitcode is None:
-        child.kill()
-    assert child.exitcode == 0
-
-
-def test_threads_default_follows_the_blas_thread_variables(monkeypatch):
-    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        monkeypatch.delenv(variable, raising=False)
-    unlimited = SGD().threads
-    assert unlimited >= 1
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    assert SGD().threads == 1
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "not a number")
-    assert SGD().threads == unlimited
 
 
 # -- the loss layer's label check ---------------------------------------------------------------

@@ -6,10 +6,6 @@ so layers holding the same arrays see the change. Per-parameter state (a velocit
 averages) is keyed by the parameter's *name* and created lazily, with the parameter's dtype and
 backend (NumPy or CuPy), on its first update; gradients are only read, never written.
 
-Large NumPy parameters (from ``2 * PARALLEL_MIN_SIZE`` elements) are updated in slices on up to
-``optimizer.threads`` threads, by default as many as the BLAS may use; every rule is element-wise,
-so the result is bit for bit that of one thread. Set ``optimizer.threads = 1`` to stay on one.
-
 ``weight_decay`` is the textbook's coupled L2 penalty (``weight_decay_lambda``): the gradient
 used is ``g + weight_decay * p``, applied only to parameters with ``ndim >= 2`` (weight matrices
 and convolution filters, not biases or batch-norm scale/shift).
@@ -20,9 +16,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-import os
 from collections.abc import Callable, Mapping, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import numpy as np
@@ -84,26 +78,6 @@ def _fraction() -> _Hyperparameter:
     return _Hyperparameter(lambda x: 0 <= x < 1, "in [0, 1)")
 
 
-# A NumPy parameter with at least this many elements per thread is updated in slices on several
-# threads (NumPy releases the GIL inside element-wise loops); for smaller ones, handing a slice
-# to another thread costs more than it saves.
-PARALLEL_MIN_SIZE = 1 << 17
-
-
-def default_threads() -> int:
-    """The CPUs this process may run on, capped by ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``
-    or ``MKL_NUM_THREADS`` when set: the element-wise updates use as many threads as the BLAS."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        value = os.environ.get(variable, "")
-        if value.isdigit() and int(value) > 0:
-            cpus = min(cpus, int(value))
-    return max(cpus, 1)
-
-
 class Optimizer:
     """Base class: checks ``params`` against ``grads``, applies weight decay, then each rule.
 
@@ -122,14 +96,6 @@ class Optimizer:
         self.weight_decay = weight_decay
         self.iterations = 0  # completed calls to update(); Adam's t
         self.state: dict[str, dict[str, Array]] = {}  # parameter name -> slot name -> array
-        self.threads = default_threads()  # for the element-wise work on large NumPy parameters
-        self._executor: ThreadPoolExecutor | None = None  # helper threads, started on first use
-        self._executor_key = (0, 0)  # (process id, number of workers) the executor was made for
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_executor"], state["_executor_key"] = None, (0, 0)  # threads cannot be copied; a copy starts its own
-        return state
 
     def __repr__(self) -> str:
         names = self.hyperparameter_names
@@ -161,41 +127,7 @@ class Optimizer:
                 decayed = xp.multiply(param, self.weight_decay)
                 decayed += grad  # g + weight_decay * p, in a new array: grads belong to the layers
                 grad = decayed
-            self._update_in_slices(xp, param, grad, self._slots(key, param))
-
-    def _update_in_slices(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
-        """:meth:`_update_param`, on ``threads`` slices of the flattened arrays when they are large.
-
-        Every rule is element-wise, so the slices give the very bits one call would. NumPy runs
-        an element-wise loop on one core: on two, the Adam update of a 784-1024-1024-10 MLP
-        (13 passes over 1.9M floats, a fifth of its training step) took 4.1 -> 3.0 ms with the
-        second core partly busy; when other work holds both cores it gains nothing.
-        """
-        parts = min(self.threads, param.size // PARALLEL_MIN_SIZE)
-        if parts < 2 or xp is not np or not all(a.flags.c_contiguous for a in (param, *slots.values())):
-            self._update_param(xp, param, grad, slots)
-            return
-        flat_param, flat_grad = param.reshape(-1), grad.reshape(-1)  # views, except a strided grad
-        flat_slots = {name: array.reshape(-1) for name, array in slots.items()}
-        bounds = [param.size * i // parts for i in range(parts + 1)]
-
-        def update_slice(i: int) -> None:
-            part = slice(bounds[i], bounds[i + 1])
-            self._update_param(xp, flat_param[part], flat_grad[part], {k: a[part] for k, a in flat_slots.items()})
-
-        others = [self._helpers(parts - 1).submit(update_slice, i) for i in range(1, parts)]
-        update_slice(0)
-        for other in others:
-            other.result()
-
-    def _helpers(self, workers: int) -> ThreadPoolExecutor:
-        """An executor with at least ``workers`` threads, made anew in a forked child (whose
-        copy of the parent's executor has no threads behind it)."""
-        pid = os.getpid()
-        if self._executor is None or self._executor_key[0] != pid or self._executor_key[1] < workers:
-            self._executor = ThreadPoolExecutor(workers, thread_name_prefix="chainrule-optimizer")
-            self._executor_key = (pid, workers)
-        return self._executor
+            self._update_param(xp, param, grad, self._slots(key, param))
 
     def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
         """Apply this optimizer's rule to one parameter, in place."""
