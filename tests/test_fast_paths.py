@@ -120,3 +120,19 @@ def test_loss_and_softmax_equal_the_textbook_formulas():
     x32 = x.astype(np.float32)
     assert layer.forward(x32, t).dtype == np.float32 and layer.y.dtype == np.float32
     assert layer.backward().dtype == np.float32
+
+
+def test_first_convolution_skips_only_the_input_gradient():
+    """SimpleConvNet.gradient (which skips conv1's dx) equals a full backward pass's grads."""
+    import numpy as np
+
+    from chainrule.nets import SimpleConvNet
+
+    rng = np.random.default_rng(0)
+    x, t = rng.random((4, 1, 10, 10)), rng.integers(0, 10, size=4)
+    net = SimpleConvNet((1, 10, 10), {"filter_num": 3, "filter_size": 3}, 8, rng=0)
+    fast = {k: v.copy() for k, v in net.gradient(x, t).items()}
+    net.loss(x, t)
+    net.backward(1)
+    for key, (layer, name) in net._param_index.items():
+        np.testing.assert_array_equal(fast[key], layer.grads[name])

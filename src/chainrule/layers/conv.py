@@ -180,15 +180,11 @@ class Convolution(Layer):
         return array_module(x).ascontiguousarray(out.reshape(filters, n, out_h, out_w).transpose(1, 0, 2, 3))
 
     def backward(self, dout: Array) -> Array:
-        self._require_forward(self.col)
+        dout2 = self._param_grads(dout)
         W = self.params["W"]
         filters, channels, filter_h, filter_w = W.shape
         n, _, height, width = self.x_shape
         out_h, out_w = self.out_hw
-        self._check_dout(dout, (n, filters, out_h, out_w))
-        dout2 = dout.transpose(1, 0, 2, 3).reshape(filters, -1)
-        self.grads["W"] = (dout2 @ self.col.T).reshape(W.shape)
-        self.grads["b"] = dout2.sum(axis=1)
         dcol = (W.reshape(filters, -1).T @ dout2).reshape(channels, filter_h, filter_w, n, out_h, out_w)
         padded = _fold(  # folded as (C, N, H, W): each offset's gradient is then one contiguous block
             lambda i, j: dcol[:, i, j],
@@ -200,6 +196,21 @@ class Convolution(Layer):
             array_module(dcol),
         )
         return _unpad(padded, self.pad).transpose(1, 0, 2, 3)
+
+    def backward_params(self, dout: Array) -> None:
+        """``dW`` and ``db`` only: a network's first convolution skips the col2im of ``dx``."""
+        self._param_grads(dout)
+
+    def _param_grads(self, dout: Array) -> Array:
+        """Fill ``grads`` and return ``dout`` as ``(FN, N*OH*OW)``, the layout both products use."""
+        col = self._require_forward(self.col)
+        W = self.params["W"]
+        filters = W.shape[0]
+        self._check_dout(dout, (self.x_shape[0], filters, *self.out_hw))
+        dout2 = dout.transpose(1, 0, 2, 3).reshape(filters, -1)
+        self.grads["W"] = (dout2 @ col.T).reshape(W.shape)
+        self.grads["b"] = dout2.sum(axis=1)
+        return dout2
 
 
 class _Pool(Layer):
