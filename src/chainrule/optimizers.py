@@ -336,24 +336,14 @@ class Momentum(Optimizer):
         param += velocity
 
 
-class Nesterov(Optimizer):
+class Nesterov(Momentum):
     """Nesterov's accelerated gradient in the textbook's form (which looks ahead through ``v``):
 
     ``v = momentum * v - lr * g; p += momentum**2 * v - (1 + momentum) * lr * g``.
     The ``momentum**2`` term uses the velocity *after* this step's update, as the textbook's code
     does; the usual form (Bengio et al. 2012, PyTorch's ``SGD(nesterov=True)``) uses it from
-    before, so the two trajectories differ.
+    before, so the two trajectories differ. Hyperparameters and state are Momentum's.
     """
-
-    slot_names = ("velocity",)
-    hyperparameter_names = ("lr", "momentum", "weight_decay")
-    momentum = _fraction()
-
-    def __init__(
-        self, lr: float = 0.01, momentum: float = 0.9, *, weight_decay: float = 0.0
-    ) -> None:
-        super().__init__(lr, weight_decay=weight_decay)
-        self.momentum = momentum
 
     def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
         velocity, momentum = slots["velocity"], self.momentum
