@@ -3,6 +3,10 @@
 Reproducible by construction: the order of the samples in epoch ``e`` and every random mask
 drawn in it come from generators seeded with ``(seed, e)``, so a run resumed at epoch ``e``
 continues exactly as the uninterrupted run would have.
+
+Data-parallel on MPI: given a ``communicator`` (:mod:`chainrule.distributed`), every rank runs
+this same loop on its shard of each global mini-batch, and the optimizer is wrapped so that its
+update averages the gradients over the ranks first. ``batch_size`` stays the global batch.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..backend import Array, to_numpy
+from ..distributed.batchnorm import has_synchronized_batch_norm
+from ..distributed.optimizer import average_buffers, broadcast_parameters, create_multi_node_optimizer
 from ..errors import NonFiniteError
 from ..progress import progress_bar
 from .evaluation import evaluate
@@ -28,6 +34,9 @@ class Trainer:
 
     ``verbose``: 0 silent, 1 a progress bar per epoch plus a summary line, 2 the summary line
     only. ``eval_batch_size`` bounds the memory used to evaluate the test set.
+
+    ``communicator``: train data-parallel over its ranks (see the module docstring); only rank 0
+    prints, every rank returns the same history and ends with the same weights.
     """
 
     def __init__(
@@ -41,6 +50,7 @@ class Trainer:
         lr_schedule: Schedule | None = None,
         verbose: int = 1,
         eval_batch_size: int = 1000,
+        communicator: Any = None,
     ) -> None:
         if epochs < 1 or batch_size < 1 or eval_batch_size < 1:
             raise ValueError(
@@ -49,6 +59,10 @@ class Trainer:
         self.net, self.optimizer = net, optimizer
         self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
         self.lr_schedule, self.verbose, self.eval_batch_size = lr_schedule, verbose, eval_batch_size
+        self.communicator = communicator
+        if communicator is not None:
+            self.optimizer = create_multi_node_optimizer(optimizer, communicator)
+            self.verbose = verbose if communicator.is_root else 0
 
     def fit(
         self,
@@ -69,13 +83,16 @@ class Trainer:
         x_train, t_train = xp.asarray(x_train), xp.asarray(t_train)
         if x_test is not None:
             x_test, t_test = xp.asarray(x_test), xp.asarray(t_test)
+        if self.communicator is not None:
+            self._check_shards(len(x_train))
+            broadcast_parameters(self.net, self.communicator)
         for epoch in range(len(history), self.epochs):
             started = time.perf_counter()
             lr = self._set_learning_rate(epoch)
             train_loss, train_acc = self._train_epoch(epoch, x_train, t_train, xp)
             test_loss, test_acc = math.nan, math.nan
             if x_test is not None:
-                test_loss, test_acc = evaluate(self.net, x_test, t_test, self.eval_batch_size)
+                test_loss, test_acc = evaluate(self.net, x_test, t_test, self.eval_batch_size, self.communicator)
             history.append(
                 epoch=epoch + 1, train_loss=train_loss, train_acc=train_acc, test_loss=test_loss,
                 test_acc=test_acc, lr=lr, seconds=time.perf_counter() - started,
@@ -92,7 +109,7 @@ class Trainer:
         return float(self.optimizer.lr)
 
     def _train_epoch(self, epoch: int, x: Array, t: Array, xp: Any) -> tuple[float, float]:
-        net, n = self.net, len(x)
+        net, n, comm = self.net, len(x), self.communicator
         order = xp.asarray(np.random.default_rng([self.seed, epoch]).permutation(n))
         self._reseed_layers(epoch)
         net.train()
@@ -103,6 +120,12 @@ class Trainer:
         with bar:
             for step in range(steps):
                 index = order[step * self.batch_size : (step + 1) * self.batch_size]
+                if comm is not None:  # this rank's shard of the global batch
+                    index = index[comm.shard(len(index))]
+                    if len(index) == 0:  # a last batch smaller than the number of ranks
+                        self.optimizer.update(net.params, None, samples=0)
+                        bar.update(1)
+                        continue
                 xb, tb = x[index], t[index]
                 try:
                     grads = net.gradient(xb, tb)
@@ -111,22 +134,42 @@ class Trainer:
                         f"training stopped at epoch {epoch + 1}, step {step + 1}: {error}. "
                         f"The learning rate ({self.optimizer.lr:g}) is probably too large."
                     ) from None
-                self.optimizer.update(net.params, grads)
+                if comm is not None:
+                    self.optimizer.update(net.params, grads, samples=len(index))
+                else:
+                    self.optimizer.update(net.params, grads)
                 losses.append(net.last_loss * len(index))
                 labels = tb if tb.ndim == 1 else tb.argmax(axis=1)
                 hits.append((net.last_scores.argmax(axis=1) == labels).sum())
                 if step % 50 == 0 or step == steps - 1:
                     bar.set_postfix_str(f"loss {float(net.last_loss):.4f}")
                 bar.update(1)
-        total_loss = float(to_numpy(xp.stack([xp.asarray(v, dtype=xp.float64) for v in losses]).sum()))
-        correct = int(to_numpy(xp.stack([xp.asarray(v) for v in hits]).sum()))
+        total_loss = float(to_numpy(xp.stack([xp.asarray(v, dtype=xp.float64) for v in losses]).sum())) if losses else 0.0
+        correct = int(to_numpy(xp.stack([xp.asarray(v) for v in hits]).sum())) if hits else 0
+        if comm is not None:
+            total_loss, correct = comm.sum(total_loss, correct)
+            average_buffers(net, comm)  # per-rank batch-norm running statistics -> one model
         return total_loss / n, correct / n
+
+    def _check_shards(self, n: int) -> None:
+        """Synchronised batch norm needs every rank in every step: no shard may be empty."""
+        size = self.communicator.size
+        last = n % self.batch_size or self.batch_size
+        if has_synchronized_batch_norm(self.net) and min(self.batch_size, last) < size:
+            raise ValueError(
+                f"Trainer: with synchronised batch normalisation every one of the {size} ranks needs a "
+                f"sample in every batch, but batch_size {self.batch_size} on {n} samples leaves a batch "
+                f"of {min(self.batch_size, last)}; choose a batch size (and sample count) that avoids it"
+            )
 
     def _reseed_layers(self, epoch: int) -> None:
         """Give every random layer (dropout) a generator seeded by (seed, epoch, position)."""
+        # Ranks draw from streams of their own: one shared stream would give the samples at the
+        # same place in every shard the same dropout mask.
+        rank = [self.communicator.rank] if self.communicator is not None and self.communicator.size > 1 else []
         for position, layer in enumerate(self.net.layers.values()):
             if hasattr(layer, "rng"):
-                layer.rng = np.random.default_rng([self.seed, epoch, position])
+                layer.rng = np.random.default_rng([self.seed, epoch, position, *rank])
 
     def _summary(self, history: History) -> str:
         row = history.last()
