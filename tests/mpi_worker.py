@@ -62,7 +62,7 @@ def train(
     elif scenario == "batchnorm-sync":
         fit["batch_size"] = 9
     history = None
-    if state is not None:  # resume: weights, optimizer state and history from a checkpoint
+    if state is not None and rank == 0:  # resume: rank 0 alone reads; the Trainer sends it on
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"], params=net.params)
         history = History.from_dict(state["history"])
@@ -95,7 +95,7 @@ def _fail_at_step(net: Any, communicator: Any, scenario: str, step: int) -> None
 
 def main(scenarios: str, out: str, *args: str) -> None:
     """Run each of the comma-separated ``scenarios``; rank r writes ``OUT-SCENARIO.rank{r}.npz``."""
-    from chainrule.distributed import Communicator, abort_on_failure, broadcast_from_root, set_blas_threads
+    from chainrule.distributed import Communicator, abort_on_failure, set_blas_threads
 
     communicator = Communicator()
     abort_on_failure(communicator)
@@ -104,10 +104,7 @@ def main(scenarios: str, out: str, *args: str) -> None:
         communicator.allreduce_calls = 0
         if scenario == "resume":  # continue a saved run (by any number of ranks) up to EPOCHS epochs
             source, epochs, base = args[0], int(args[1]), args[2]
-            state = None
-            if communicator.is_root:  # rank 0 reads, everyone receives: no shared file system needed
-                state = load(source)
-            state = broadcast_from_root(communicator, state)
+            state = load(source) if communicator.is_root else None
             (net, optimizer), history = train(base, communicator, epochs=epochs, state=state)
         else:
             (net, optimizer), history = train(scenario, communicator)

@@ -22,7 +22,13 @@ installs it with the MPICH wheel. See ``docs/distributed.md``.
 from .batchnorm import synchronize_batch_norm
 from .communicator import Communicator, broadcast_from_root, mpi_available, shard_bounds
 from .flat import FlatBuffer
-from .optimizer import MultiNodeOptimizer, average_buffers, broadcast_parameters, create_multi_node_optimizer
+from .optimizer import (
+    MultiNodeOptimizer,
+    average_buffers,
+    broadcast_optimizer_state,
+    broadcast_parameters,
+    create_multi_node_optimizer,
+)
 from .runtime import abort_on_failure, set_blas_threads
 
 __all__ = [
@@ -32,6 +38,7 @@ __all__ = [
     "abort_on_failure",
     "average_buffers",
     "broadcast_from_root",
+    "broadcast_optimizer_state",
     "broadcast_parameters",
     "create_multi_node_optimizer",
     "mpi_available",

@@ -12,7 +12,7 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from ..backend import Array
-from .communicator import Communicator
+from .communicator import Communicator, broadcast_from_root
 from .flat import FlatBuffer
 
 
@@ -94,6 +94,17 @@ def broadcast_parameters(net: Any, communicator: Communicator) -> None:
         buffer.pack(arrays)
     communicator.broadcast(buffer.data)
     _unpack(buffer, net)
+
+
+def broadcast_optimizer_state(optimizer: Any, params: Mapping[str, Array], communicator: Communicator) -> None:
+    """Give every rank rank 0's optimizer state (step count, moments): what a resume restored there.
+
+    Only rank 0 reads a checkpoint; without this the other ranks would resume Adam from zero
+    moments and take different steps. Sent once, at the start, as a JSON header plus raw arrays.
+    """
+    state = broadcast_from_root(communicator, optimizer.state_dict() if communicator.is_root else None)
+    if not communicator.is_root:
+        optimizer.load_state_dict(state, params=params)
 
 
 def average_buffers(net: Any, communicator: Communicator) -> None:

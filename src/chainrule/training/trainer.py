@@ -19,7 +19,13 @@ import numpy as np
 
 from ..backend import Array, to_numpy
 from ..distributed.batchnorm import has_synchronized_batch_norm
-from ..distributed.optimizer import average_buffers, broadcast_parameters, create_multi_node_optimizer
+from ..distributed.communicator import broadcast_from_root
+from ..distributed.optimizer import (
+    average_buffers,
+    broadcast_optimizer_state,
+    broadcast_parameters,
+    create_multi_node_optimizer,
+)
 from ..errors import NonFiniteError
 from ..progress import progress_bar
 from .evaluation import evaluate
@@ -85,7 +91,7 @@ class Trainer:
             x_test, t_test = xp.asarray(x_test), xp.asarray(t_test)
         if self.communicator is not None:
             self._check_shards(len(x_train))
-            broadcast_parameters(self.net, self.communicator)
+            history = self._continue_rank0(history)
         for epoch in range(len(history), self.epochs):
             started = time.perf_counter()
             lr = self._set_learning_rate(epoch)
@@ -150,6 +156,18 @@ class Trainer:
             total_loss, correct = comm.sum(total_loss, correct)
             average_buffers(net, comm)  # per-rank batch-norm running statistics -> one model
         return total_loss / n, correct / n
+
+    def _continue_rank0(self, history: History) -> History:
+        """Every rank goes on from rank 0's weights, optimizer state and history.
+
+        Rank 0 alone reads a checkpoint to resume (and ranks may have built their networks from
+        different seeds), so its state is the one every rank starts from, whatever number of
+        ranks wrote the checkpoint.
+        """
+        comm = self.communicator
+        broadcast_parameters(self.net, comm)
+        broadcast_optimizer_state(self.optimizer.optimizer, self.net.params, comm)
+        return History.from_dict(broadcast_from_root(comm, history.as_dict()))
 
     def _check_shards(self, n: int) -> None:
         """Synchronised batch norm needs every rank in every step: no shard may be empty."""
