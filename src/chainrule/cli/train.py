@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 
 from ..checkpoint import load_checkpoint, save_checkpoint
-from ..errors import CheckpointError, UsageError
+from ..errors import ChainruleError, CheckpointError, UsageError
 from ..models import IMAGE_MODELS, MODELS, build_model, model_config
 from ..optimizers import OPTIMIZERS, make_optimizer
 from ..plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
@@ -35,6 +36,7 @@ examples:
   chainrule train --dataset fashion-mnist --epochs 5 --output-dir runs/fashion
   chainrule train --resume --epochs 20              continue the latest run up to 20 epochs
   chainrule evaluate runs/mnist-mlp                 accuracy and confusion matrix of a saved run
+  mpiexec -n 4 chainrule train --distributed        data-parallel on 4 processes (the mpi extra; docs/distributed.md)
 
 Data is read from --data-dir, $CHAINRULE_DATA, or the user cache, and downloaded (with checksum
 checks) if it is in none of them.
@@ -91,6 +93,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--output-dir", type=Path, help="run directory (default: runs/DATASET-MODEL, numbered if taken)")
     out.add_argument("--resume", action="store_true", help="continue from the checkpoint in --output-dir (default: the latest run of this dataset and model)")
+    parallel = parser.add_argument_group("distributed (data-parallel on MPI: start under mpiexec; needs the mpi extra)")
+    parallel.add_argument("--distributed", action="store_true",
+                          help="train one model on all the processes mpiexec started: each computes the gradient of its "
+                          "share of every batch, one Allreduce averages them; --batch-size stays the global batch, "
+                          "rank 0 alone prints and writes the run directory, each rank uses cores/ranks BLAS threads")
+    parallel.add_argument("--sync-batchnorm", action="store_true",
+                          help="with --batchnorm: batch statistics over the global batch (as one process would), "
+                          "not each rank's share (the default, which needs no extra communication)")
     parser.set_defaults(func=run)
 
 
@@ -123,6 +133,8 @@ def _check_options(args: argparse.Namespace) -> None:
         raise UsageError(f"--model {args.model} has one hidden layer; got --hidden-sizes {args.hidden_sizes}")
     if args.weight_decay is not None and args.weight_decay < 0:
         raise UsageError(f"--weight-decay must be >= 0, got {args.weight_decay}")
+    if args.sync_batchnorm and not args.distributed:
+        raise UsageError("--sync-batchnorm applies to --distributed training")
 
 
 def _recipe(args: argparse.Namespace) -> dict[str, Any]:
@@ -162,32 +174,59 @@ def _run_dir(args: argparse.Namespace) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     _check_options(args)
-    run_dir = _run_dir(args)
-    if args.resume:
+    communicator = _start_distributed(args) if args.distributed else None
+    try:
+        return _run(args, communicator)
+    except ChainruleError as error:
+        if communicator is None or communicator.size == 1:
+            raise
+        from ..distributed.runtime import fail_job  # every rank must stop, or the others wait forever
+
+        fail_job(communicator, f"chainrule train: error: {error}", 2 if isinstance(error, UsageError) else 1)
+        raise  # not reached
+
+
+def _run(args: argparse.Namespace, communicator: Any) -> int:
+    root = communicator is None or communicator.is_root  # rank 0 alone reads and writes the run directory
+    run_dir = _run_dir(args) if root else None
+    history = None
+    if not root:
+        config = None
+    elif args.resume:
         model_state, optimizer_state, config = load_checkpoint(run_dir)
         if args.epochs:  # the one thing a resume may change: how far to go
             config["training"]["epochs"] = args.epochs
+        history = load_history(run_dir)
     else:
         config = _config_from_args(args)
+    if communicator is not None:
+        from ..distributed import broadcast_from_root
+
+        config = broadcast_from_root(communicator, config)
+        done = broadcast_from_root(communicator, len(history) if history is not None else 0)
+    else:
+        done = len(history) if history is not None else 0
     settings = config["training"]
-    (x_train, t_train), (x_test, t_test) = load_dataset(
-        config["dataset"], args, flatten=config["model"] not in IMAGE_MODELS, dtype=config["dtype"]
-    )
+    if args.resume and done >= settings["epochs"]:
+        if root:
+            print(f"{run_dir} already has {done} epochs; ask for more with --epochs", file=sys.stderr)
+        return 0
+    (x_train, t_train), (x_test, t_test) = _load_data_in_turn(config, args, communicator)
     if settings.get("limit"):
         x_train, t_train = x_train[: settings["limit"]], t_train[: settings["limit"]]
 
     net = build_model(config, rng=settings["seed"], backend=args.backend)
     optimizer = make_optimizer(settings["optimizer"], settings["lr"], weight_decay=settings.get("weight_decay", 0.0))
     settings["lr"] = optimizer.lr
-    history = None
-    if args.resume:
+    if args.resume and root:
         net.load_state_dict(model_state)
         optimizer.load_state_dict(optimizer_state, params=net.params)
-        history = load_history(run_dir)
-        if len(history) >= settings["epochs"]:
-            print(f"{run_dir} already has {len(history)} epochs; ask for more with --epochs", file=sys.stderr)
-            return 0
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if args.sync_batchnorm:
+        from ..distributed import synchronize_batch_norm
+
+        synchronize_batch_norm(net, communicator)
+    if root:
+        run_dir.mkdir(parents=True, exist_ok=True)
 
     def checkpoint(epoch: int, history: Any) -> None:
         save_checkpoint(run_dir, net.state_dict(), optimizer.state_dict(), config)
@@ -196,16 +235,18 @@ def run(args: argparse.Namespace) -> int:
     trainer = Trainer(
         net, optimizer, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
         lr_schedule=make_schedule(settings["schedule"], optimizer.lr if not args.resume else settings["lr"], settings["epochs"]),
-        verbose=args.verbose,
+        verbose=args.verbose, communicator=communicator,
     )
     if args.verbose:
-        action = f"resuming at epoch {len(history) + 1}" if history else "training"
+        action = f"resuming at epoch {done + 1}" if done else "training"
         print(f"{action}: {config['model']} {config['hidden_sizes']} on {config['dataset']} "
               f"({len(x_train)} train / {len(x_test)} test), {settings['optimizer']} lr {settings['lr']:g}, "
               f"{config['dtype']}, run directory {run_dir}")
     started = time.perf_counter()
-    history = trainer.fit(x_train, t_train, x_test, t_test, history=history, on_epoch_end=checkpoint)
+    history = trainer.fit(x_train, t_train, x_test, t_test, history=history, on_epoch_end=checkpoint if root else None)
     elapsed = time.perf_counter() - started
+    if not root:
+        return 0
     _write_figures(run_dir, history, config, args.verbose)
     summary = {"test_acc": history.test_acc[-1], "test_loss": history.test_loss[-1], "epochs": len(history), "seconds": elapsed}
     print(f"test accuracy {100 * summary['test_acc']:.2f}% after {len(history)} epochs "
@@ -213,6 +254,40 @@ def run(args: argparse.Namespace) -> int:
     if args.verbose == 0:
         print(json.dumps(summary))
     return 0
+
+
+# -- --distributed ------------------------------------------------------------------------------
+
+
+def _start_distributed(args: argparse.Namespace) -> Any:
+    """The communicator of an ``mpiexec`` job, set up so the job behaves as one program.
+
+    A failing rank ends the job; each rank gets its share of the cores' BLAS threads; only rank 0
+    prints (the others' standard output goes nowhere; errors still reach standard error).
+    """
+    from ..distributed import Communicator, abort_on_failure, set_blas_threads
+
+    communicator = Communicator()
+    abort_on_failure(communicator)
+    threads = set_blas_threads(communicator)
+    processes = communicator.processes()
+    if not communicator.is_root:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    elif args.verbose:
+        each = f"{threads} BLAS thread{'s' if threads != 1 else ''} each" if threads else "BLAS threads not limited"
+        where = ", ".join(f"{rank}: pid {pid} on {host}" for rank, (host, pid) in enumerate(processes))
+        print(f"distributed: {communicator.size} ranks, {each} (ranks {where})")
+    return communicator
+
+
+def _load_data_in_turn(config: dict[str, Any], args: argparse.Namespace, communicator: Any) -> Any:
+    """Rank 0 loads (and downloads, if need be) first; the others then read what it cached."""
+    flatten, dtype = config["model"] not in IMAGE_MODELS, config["dtype"]
+    if communicator is None:
+        return load_dataset(config["dataset"], args, flatten=flatten, dtype=dtype)
+    data = load_dataset(config["dataset"], args, flatten=flatten, dtype=dtype) if communicator.is_root else None
+    communicator.barrier()
+    return data if data is not None else load_dataset(config["dataset"], args, flatten=flatten, dtype=dtype)
 
 
 def _write_figures(run_dir: Path, history: Any, config: dict[str, Any], verbose: int) -> None:

@@ -120,6 +120,7 @@ class Communicator:
     def abort(self, code: int = 1) -> None:
         """End every process of the job now (MPI_Abort); does not return."""
         self.comm.Abort(code)
+        os._exit(code)  # MPICH's MPI_Abort can return before mpiexec has killed this process
 
     def processes(self) -> list[tuple[str, int]]:
         """``(host, pid)`` of every rank, in rank order, on every rank.

@@ -82,6 +82,15 @@ def abort_on_failure(communicator: Communicator) -> None:
         signal.signal(number, on_signal)
 
 
+def fail_job(communicator: Communicator, message: str, code: int = 1) -> None:
+    """Print ``message`` naming this rank, then end every rank of the job (does not return).
+
+    For errors a program reports itself (a bad option, a missing file) instead of raising.
+    """
+    sys.stderr.write(f"{message} (rank {communicator.rank} of {communicator.size}; ending all ranks)\n")
+    _abort(communicator, code)
+
+
 def _abort(communicator: Communicator, code: int) -> None:
     # MPI_Abort kills every process at once, and output still on its way through mpiexec's
     # forwarding is lost with them: a moment's pause lets the failure's message arrive.
