@@ -250,3 +250,40 @@ def test_a_failing_rank_ends_the_whole_job_within_seconds(tmp_path: Path, how: s
     assert result.returncode != 0
     assert says in result.stdout + result.stderr
     assert elapsed < 30, f"the job took {elapsed:.1f} s to end"  # typically 2 s, start-up included
+
+
+# -- chainrule train --distributed --------------------------------------------------------------
+
+
+def cli_train(data_dir: Path, run_dir: Path, *extra: str) -> list[str]:
+    return ["train", "--data-dir", str(data_dir), "--no-verify", "--no-download", "--output-dir", str(run_dir),
+            "--hidden-sizes", "8", "--batch-size", "16", "--dtype", "float64", "--schedule", "constant", "-v", "2", *extra]
+
+
+@needs_mpi
+def test_cli_distributed_run_resumes_across_process_counts(tmp_path: Path) -> None:
+    """1 process, then 2 ranks, then 1 process again: the weights of 3 uninterrupted epochs.
+
+    A constant rate: a cosine schedule is planned over --epochs, which the resumes change.
+    """
+    from chainrule.checkpoint import load_checkpoint
+    from chainrule.cli.main import main
+    from chainrule.data import write_fake_dataset
+
+    data_dir = tmp_path / "data"
+    write_fake_dataset(data_dir, train_size=60, test_size=20)
+    assert main(cli_train(data_dir, tmp_path / "whole", "--epochs", "3")) == 0
+    assert main(cli_train(data_dir, tmp_path / "split", "--epochs", "1")) == 0
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+    command = [_mpiexec(), "-n", "2", sys.executable, "-m", "chainrule.cli.main",
+               *cli_train(data_dir, tmp_path / "split", "--epochs", "2", "--resume", "--distributed")]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("epoch 2/2") == 1, result.stdout  # rank 0 alone prints
+    assert "distributed: 2 ranks" in result.stdout and "resuming at epoch 2" in result.stdout
+    assert main(cli_train(data_dir, tmp_path / "split", "--epochs", "3", "--resume")) == 0
+    whole, _, _ = load_checkpoint(tmp_path / "whole")
+    split, _, _ = load_checkpoint(tmp_path / "split")
+    for key in whole:
+        np.testing.assert_allclose(split[key], whole[key], rtol=0, atol=TOLERANCE["float64"] * np.abs(whole[key]).max())
+    assert not (tmp_path / "runs").exists()  # no other rank made a run directory of its own
