@@ -17,10 +17,13 @@ Predicted (printed after the measurements, and what docs/distributed.md tabulate
 of p workers on one global batch B, from the 1-rank compute time per sample t and the gradient
 bytes G, with a ring allreduce over a network of bandwidth b and per-message latency a:
 
-  step(p) = B/p * t + 2 (p-1) a + 2 (p-1)/p * G / b          speed-up(p) = B t / step(p)
+  allreduce(p) = 2 (p-1) a + 2 (p-1)/p * G / b
+  one global batch B (results as one process):   speed-up(p) = B t / (B/p * t + allreduce(p))
+  B per worker (global batch p B, a new recipe):  speed-up(p) = p B t / (B t + allreduce(p))
 
 Optimistic on purpose: it assumes a per-worker batch of B/p runs at the per-sample speed of a
-batch of B (small batches use BLAS less well) and that nothing overlaps or stalls.
+batch of B (small batches use BLAS less well) and that nothing overlaps or stalls. --from-json
+reprints the tables from a saved run's measurements.
 """
 
 from __future__ import annotations
@@ -110,13 +113,37 @@ def measure(model: str, ranks: int, steps: int) -> dict[str, Any]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def predict(t_sample: float, gradient_bytes: int, batch: int, workers: int, gbit: float) -> float:
-    """Predicted speed-up of ``workers`` over one worker (see the module docstring)."""
-    if workers == 1:
-        return 1.0
+def allreduce_seconds(gradient_bytes: int, workers: int, gbit: float) -> float:
+    """A ring allreduce: 2 (p-1) messages of G/p bytes each way, one after another."""
     bandwidth, latency = gbit * 1e9 / 8, LATENCY_SECONDS[gbit]
-    communicate = 2 * (workers - 1) * latency + 2 * (workers - 1) / workers * gradient_bytes / bandwidth
+    return 2 * (workers - 1) * latency + 2 * (workers - 1) / workers * gradient_bytes / bandwidth
+
+
+def predict(t_sample: float, gradient_bytes: int, batch: int, workers: int, gbit: float, *, per_worker: bool = False) -> float:
+    """Predicted speed-up of ``workers`` over one worker (see the module docstring)."""
+    communicate = allreduce_seconds(gradient_bytes, workers, gbit)
+    if per_worker:
+        return workers * batch * t_sample / (batch * t_sample + communicate)
     return batch * t_sample / (batch / workers * t_sample + communicate)
+
+
+def print_predictions(summary: dict[str, dict[int, dict[str, float]]], compute_us: dict[str, float]) -> None:
+    for per_worker, title in ((False, "one global batch B (the recipe's; same result as 1 process)"),
+                              (True, "B per worker (global batch p*B: faster, but a different recipe)")):
+        print(f"\npredicted speed-up over 1 worker, {title}; ring allreduce")
+        print(f"{'model':<5} {'Gbit/s':>6} " + " ".join(f"{p:>6}" for p in WORKERS))
+        for model, by_ranks in summary.items():
+            one = by_ranks[min(by_ranks)]
+            t_sample = compute_us[model] * 1e-6 if model in compute_us else one["step_seconds"] / MODELS[model]
+            for gbit in (10, 100):
+                speedups = [predict(t_sample, one["gradient_bytes"], MODELS[model], p, gbit, per_worker=per_worker) for p in WORKERS]
+                print(f"{model:<5} {gbit:>6} " + " ".join(f"{s:>6.2f}" for s in speedups))
+    for model, by_ranks in summary.items():
+        one = by_ranks[min(by_ranks)]
+        measured = 1e6 * one["step_seconds"] / MODELS[model]
+        used = f"; the tables assume {compute_us[model]:g} us/sample (--compute-us)" if model in compute_us else ""
+        print(f"{model}: compute {measured:.1f} us/sample (1 rank, 1 thread, measured){used}, "
+              f"gradient {one['gradient_bytes'] / 1e6:.2f} MB per step")
 
 
 def main() -> None:
@@ -127,18 +154,27 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30, help="timed steps per job (after 5 warm-up steps)")
     parser.add_argument("--models", default="mlp,cnn")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
+    parser.add_argument("--from-json", type=Path, help="print the tables of a run saved with --json; measure nothing")
+    parser.add_argument("--compute-us", default="", metavar="MODEL=US,...",
+                        help="predict with this compute time per sample instead of the measured one (e.g. a quiet machine's)")
     args = parser.parse_args()
     if args.worker:
         worker(args.worker, args.steps, warmup=5)
         return
     ranks = [int(r) for r in args.ranks.split(",")]
-    load_before = os.getloadavg()[0]
-    runs: list[dict[str, Any]] = []
-    for model in args.models.split(","):
-        for _ in range(args.rounds):
-            for k in ranks:  # taking turns: a busy spell slows both, not one
-                runs.append(measure(model, k, args.steps))
-    load_after = os.getloadavg()[0]
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        runs, (load_before, load_after) = saved["runs"], saved["load"]
+        ranks = sorted({r["ranks"] for r in runs})
+        args.models = ",".join(dict.fromkeys(r["model"] for r in runs))
+    else:
+        load_before = os.getloadavg()[0]
+        runs = []
+        for model in args.models.split(","):
+            for _ in range(args.rounds):
+                for k in ranks:  # taking turns: a busy spell slows both, not one
+                    runs.append(measure(model, k, args.steps))
+        load_after = os.getloadavg()[0]
     print(f"machine: {os.cpu_count()} cores, load average {load_before:.2f} before, {load_after:.2f} after"
           + ("  (busy: other work shared the cores; compare ratios within this run only)" if max(load_before, load_after) > 0.5 else ""))
     print(f"{'model':<5} {'ranks':>5} {'samples/s':>10} {'vs 1 rank':>9} {'step ms':>8} {'allreduce ms':>13} "
@@ -155,15 +191,8 @@ def main() -> None:
             print(f"{model:<5} {k:>5} {med['samples_per_second']:>10.0f} {med['samples_per_second'] / base:>8.2f}x "
                   f"{1e3 * med['step_seconds']:>8.2f} {1e3 * med['allreduce_seconds_per_step']:>13.3f} "
                   f"{1e3 * med['pure_allreduce_seconds']:>8.3f} {mine[0]['allreduce_bytes_per_step'] / 1e6:>8.2f}")
-    print("\npredicted speed-up on a cluster of such workers (one global batch; ring allreduce; see the docstring)")
-    print(f"{'model':<5} {'Gbit/s':>6} " + " ".join(f"{p:>6}" for p in WORKERS))
-    for model, by_ranks in summary.items():
-        one = by_ranks[1] if 1 in by_ranks else by_ranks[ranks[0]]
-        t_sample = one["step_seconds"] / MODELS[model]
-        for gbit in (10, 100):
-            speedups = [predict(t_sample, one["gradient_bytes"], MODELS[model], p, gbit) for p in WORKERS]
-            print(f"{model:<5} {gbit:>6} " + " ".join(f"{s:>6.2f}" for s in speedups))
-        print(f"      compute {1e6 * t_sample:.1f} us/sample, gradient {one['gradient_bytes'] / 1e6:.2f} MB")
+    compute_us = {k: float(v) for k, v in (item.split("=") for item in args.compute_us.split(",") if item)}
+    print_predictions(summary, compute_us)
     if args.json:
         args.json.write_text(json.dumps({"runs": runs, "load": [load_before, load_after]}, indent=2))
 
