@@ -134,6 +134,38 @@ def test_global_batch_mean_equals_the_mean_over_the_whole_batch() -> None:
     np.testing.assert_allclose(mean * 4 / 7, expected, rtol=1e-14)  # ... and this rank's are / 4
 
 
+def test_train_distributed_without_mpi4py_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    from chainrule.cli.main import main
+
+    monkeypatch.setitem(sys.modules, "mpi4py", None)  # as if the mpi extra were not installed
+    assert main(["train", "--distributed", "--output-dir", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert "mpi extra" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_sync_batchnorm_needs_distributed(capsys: pytest.CaptureFixture) -> None:
+    from chainrule.cli.main import main
+
+    assert main(["train", "--batchnorm", "--sync-batchnorm"]) == 2
+    assert "--sync-batchnorm applies to --distributed" in capsys.readouterr().err
+
+
+def test_synchronised_batch_norm_refuses_a_batch_that_leaves_a_rank_empty() -> None:
+    from chainrule.distributed import synchronize_batch_norm
+    from chainrule.nets import MultiLayerNet
+    from chainrule.training import Trainer
+
+    net = MultiLayerNet(3, [4], 2, use_batchnorm=True, rng=0)
+    ranks = FakeRanks(size=2)
+    assert synchronize_batch_norm(net, ranks) == 1
+    x, t = np.zeros((41, 3)), np.zeros(41, dtype=int)  # batches of 10, then one of 1: rank 1 gets none
+    with pytest.raises(ValueError, match="leaves a batch of 1"):
+        Trainer(net, SGD(0.1), batch_size=10, verbose=0, communicator=ranks).fit(x, t)
+    assert ranks.calls == 0  # refused before any communication
+
+
 # -- real MPI jobs ------------------------------------------------------------------------------
 
 
