@@ -72,6 +72,9 @@ class FakeRanks:
 
     is_root = property(lambda self: self.rank == 0)
 
+    def ranks_on_this_node(self) -> int:
+        return self.size
+
     def allreduce_sum(self, buffer: np.ndarray) -> np.ndarray:
         self.calls += 1
         for other in self.others:
@@ -164,6 +167,25 @@ def test_synchronised_batch_norm_refuses_a_batch_that_leaves_a_rank_empty() -> N
     with pytest.raises(ValueError, match="leaves a batch of 1"):
         Trainer(net, SGD(0.1), batch_size=10, verbose=0, communicator=ranks).fit(x, t)
     assert ranks.calls == 0  # refused before any communication
+
+
+def test_each_rank_gets_its_share_of_the_cores_blas_threads() -> None:
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from chainrule.distributed import set_blas_threads
+    from chainrule.distributed.runtime import available_cores
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+
+    if not blas_threads():
+        pytest.skip("threadpoolctl sees no BLAS library")
+    before = max(blas_threads())
+    try:
+        assert set_blas_threads(FakeRanks(size=2)) == max(1, available_cores() // 2)
+        assert set(blas_threads()) == {max(1, available_cores() // 2)}
+        assert set_blas_threads(FakeRanks(size=2), 1) == 1
+    finally:
+        threadpoolctl.threadpool_limits(limits=before, user_api="blas")
 
 
 # -- real MPI jobs ------------------------------------------------------------------------------

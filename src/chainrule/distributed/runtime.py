@@ -57,7 +57,7 @@ def abort_on_failure(communicator: Communicator) -> None:
     """Make an uncaught exception or SIGTERM/SIGINT on this rank end the whole job, at once.
 
     Without this, a rank that dies of an exception leaves the others waiting forever in their
-    next ``Allreduce``. The hook prints the usual traceback, then a line naming the rank, then
+    next ``Allreduce``. The hook prints a line naming the rank, then the usual traceback, then
     calls ``MPI_Abort``, which makes ``mpiexec`` kill every process and exit non-zero. A rank
     killed outright (SIGKILL, out of memory) needs no hook: ``mpiexec`` sees it die and ends the
     job itself, naming the rank. A single-process job keeps Python's ordinary behaviour.
