@@ -341,3 +341,40 @@ def test_cli_distributed_run_resumes_across_process_counts(tmp_path: Path) -> No
     for key in whole:
         np.testing.assert_allclose(split[key], whole[key], rtol=0, atol=TOLERANCE["float64"] * np.abs(whole[key]).max())
     assert not (tmp_path / "runs").exists()  # no other rank made a run directory of its own
+
+
+@needs_mpi
+def test_cli_killed_rank_ends_the_job_and_the_last_checkpoint_resumes(tmp_path: Path) -> None:
+    """SIGKILL rank 1 of a long distributed run: mpiexec ends rank 0 too, within seconds, and the
+    run directory continues from its last checkpoint in one process."""
+    import json
+    import re
+    import signal
+
+    from chainrule.cli.main import main
+    from chainrule.data import write_fake_dataset
+
+    data_dir, run_dir = tmp_path / "data", tmp_path / "run"
+    write_fake_dataset(data_dir, train_size=60, test_size=20)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+    command = [_mpiexec(), "-n", "2", sys.executable, "-m", "chainrule.cli.main",
+               *cli_train(data_dir, run_dir, "--epochs", "100000", "--distributed")]
+    job = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+    try:
+        header = job.stdout.readline()  # "distributed: 2 ranks, ... (ranks 0: pid P on H, 1: pid Q on H)"
+        rank1 = int(re.search(r"1: pid (\d+)", header).group(1))
+        while "epoch 3/" not in job.stdout.readline():  # two checkpoints written, training goes on
+            assert job.poll() is None, "the run ended by itself"
+        os.kill(rank1, signal.SIGKILL)
+        killed = time.monotonic()
+        output = job.communicate(timeout=60)[0]
+        ended = time.monotonic() - killed
+    finally:
+        if job.poll() is None:
+            job.kill()
+    assert job.returncode != 0 and "BAD TERMINATION" in output, output
+    assert ended < 20, f"rank 0 went on for {ended:.1f} s after rank 1 was killed"
+    epochs = len(json.loads((run_dir / "metrics.json").read_text())["epoch"])
+    assert epochs >= 2
+    assert main(cli_train(data_dir, run_dir, "--epochs", str(epochs + 1), "--resume")) == 0
+    assert len(json.loads((run_dir / "metrics.json").read_text())["epoch"]) == epochs + 1

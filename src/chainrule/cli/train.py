@@ -276,7 +276,7 @@ def _start_distributed(args: argparse.Namespace) -> Any:
     elif args.verbose:
         each = f"{threads} BLAS thread{'s' if threads != 1 else ''} each" if threads else "BLAS threads not limited"
         where = ", ".join(f"{rank}: pid {pid} on {host}" for rank, (host, pid) in enumerate(processes))
-        print(f"distributed: {communicator.size} ranks, {each} (ranks {where})")
+        print(f"distributed: {communicator.size} ranks, {each} (ranks {where})", flush=True)
     return communicator
 
 
