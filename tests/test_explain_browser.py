@@ -304,8 +304,10 @@ def test_contrast_of_every_text_meets_wcag_aa(browser, pages, language):
     assert result["checked"] > 30 and result["failures"] == []
 
 
-def test_axe_core_finds_no_violations(browser, pages):
+@pytest.mark.parametrize("pixels", [360, 1280])
+def test_axe_core_finds_no_violations(browser, pages, width, pixels):
     axe = pytest.importorskip("selenium_axe_python", reason="selenium-axe-python carries axe-core's script")
+    width(pixels)
     open_page(browser, pages["apple-orange"].as_uri())
     for _ in range(7):
         press(browser, "next")
@@ -351,15 +353,18 @@ def test_screenshots_are_readable_from_phone_to_wide_screen(browser, pages, widt
         const graph = document.querySelector('.graph'), svg = graph.querySelector('svg');
         const font = parseFloat(getComputedStyle(document.querySelector('.lines p')).fontSize);
         const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+        const node = graph.querySelector('circle.active').getBoundingClientRect(), box = graph.getBoundingClientRect();
         return {page: document.documentElement.scrollWidth, view: window.innerWidth,
+                nodeInView: node.left >= box.left && node.right <= box.right,
                 scale: scale, font: font,
                 buttons: Array.from(document.querySelectorAll('.controls button')).map(b => b.getBoundingClientRect().height)};
         """
     )
     assert layout["view"] == pixels
     assert layout["page"] <= pixels  # no sideways scrolling of the page; a wide graph scrolls in its own box
-    assert layout["scale"] >= 0.6 and layout["font"] >= 14  # the graph's 13 px labels stay >= 8 px
+    assert layout["scale"] >= 0.74 and layout["font"] >= 14  # the graph's 13 px labels stay >= 9.6 px
     assert min(layout["buttons"]) >= 44  # touch targets
+    assert layout["nodeInView"]  # a graph wider than a phone scrolls to the active node
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",

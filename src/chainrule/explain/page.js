@@ -18,6 +18,8 @@
     var svg = $(".graph svg");
     svg.setAttribute("role", "img");
     svg.setAttribute("aria-label", word("graph_label"));
+    // Never shrink below 3/4 size: on a phone a wide graph scrolls in its box instead of becoming unreadable.
+    svg.style.minWidth = Math.round(0.75 * svg.viewBox.baseVal.width) + "px";
   }
 
   function revealGraph(step) {
@@ -35,6 +37,12 @@
                                   : current.circles.indexOf(+el.getAttribute("data-circle")) >= 0;
       if (el.tagName === "polyline" || el.tagName === "circle") cls.toggle("active", active);
     });
+    var node = svg.querySelector("circle.active");
+    var box = $(".graph");
+    if (node && box.scrollWidth > box.clientWidth) {  // a graph wider than the screen: bring the active node into view
+      var at = node.getBoundingClientRect(), frame = box.getBoundingClientRect();
+      box.scrollLeft += (at.left + at.width / 2) - (frame.left + frame.width / 2);
+    }
     var legend = svg.querySelector("text.legend");
     if (legend) legend.textContent = doc.legend[state.lang];
   }
@@ -71,8 +79,9 @@
     var totals = doc.cost;
     var ops = cost.forward + cost.backward;
     var top = Math.max(totals.numerical, totals.backprop, 1);
-    $(".backprop .fill").style.width = (100 * ops / top) + "%";
-    $(".numerical .fill").style.width = (100 * cost.numerical / top) + "%";
+    function share(n) { return n ? Math.max(100 * n / top, 0.75) + "%" : "0"; }  // a sliver stays visible
+    $(".backprop .fill").style.width = share(ops);
+    $(".numerical .fill").style.width = share(cost.numerical);
     $(".backprop .count").textContent = fill(word("backprop_count"), {
       ops: number(ops), forward: number(cost.forward), backward: number(cost.backward),
       known: number(cost.known), unknowns: number(totals.unknowns), total: number(totals.backprop)
@@ -97,6 +106,7 @@
     });
     $("[data-action=play]").textContent = word(state.timer ? "pause" : "play");
     $(".graph svg").setAttribute("aria-label", word("graph_label"));
+    $(".graph").setAttribute("aria-label", word("graph_label"));
     var hint = $(".inputs .hint");
     var editable = doc.inputs.some(function (input) { return input.editable; });
     hint.textContent = !editable ? word("inputs_none")

@@ -66,7 +66,7 @@ def render_page(document: dict[str, Any], *, language: str = "en", play_ms: int 
 <span class="position" aria-live="polite"></span>
 </nav>
 <p class="keys" data-word="keys">{w("keys")}</p>
-<figure class="graph">{document["svg"]}</figure>
+<figure class="graph" tabindex="0" aria-label="{w("graph_label")}">{document["svg"]}</figure>
 <div class="panels">
 <section class="panel step" aria-live="polite">
 <h2></h2>
