@@ -215,3 +215,28 @@ def test_server_recomputes_with_the_graph_and_refuses_bad_requests(served, capsy
     assert status == 400
     status, error = post(served.url, json.dumps({"inputs": {"apple": "1"}}).encode(), host="evil.example:80")
     assert status == 403
+
+
+def test_cli_serve_prints_its_url_and_answers_there(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[1] / "src"
+    env = {**os.environ, "PYTHONPATH": f"{source}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chainrule.cli.main", "explain", "apple", "--serve"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        url = re.search(r"at (http://127\.0\.0\.1:\d+/)", line).group(1)
+        status, doc = post(url, json.dumps({"inputs": {"tax": "1.08"}}).encode())
+        assert status == 200 and doc["served"] and doc["inputs"][2] == {"name": "tax", "value": "1.08", "editable": True}
+        assert not (tmp_path / "apple.html").exists()  # serving writes no file unless -o asks for one
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=10)
+    assert process.returncode == 0 and "stopped" in output
