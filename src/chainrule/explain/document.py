@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_numpy
+from ..errors import NotForwardedError
 from ..graph.core import Edge, Graph, Node
 from ..graph.layout import Drawing, layout
 from ..graph.svg import drawing_to_svg
 from ..graph.text import grad_text, is_scalar, norm, parameter_lines, shape_text, value_text
 from ..graph.trace import TraceStep, forward_line, trace
 from .heatmap import heat_map
-from .words import say, words_for_page
+from .words import LANGUAGES, WORDS, say, words_for_page
 
 Bilingual = dict[str, str]
 
@@ -34,9 +35,11 @@ Bilingual = dict[str, str]
 def ready_to_run(graph: Graph) -> Graph:
     """Run forward and backward if the graph has not been, so there is something to explain."""
     if graph.differentiated is None:
-        if not getattr(graph, "_ran_forward", False):
+        try:
+            graph.backward()
+        except NotForwardedError:
             graph.forward()
-        graph.backward()
+            graph.backward()
     return graph
 
 
@@ -242,34 +245,31 @@ class _Steps:
         }
 
     def _product(self, step: TraceStep) -> Bilingual:
+        """``∂total/∂apple_price = ∂total/∂fruit_price × ∂fruit_price/∂apple_price = 1.1 × 1.0 = 1.1``."""
         node, out, name = step.node, self.out, step.input_name
         attrs = f'data-node="{escape(node.name)}" data-input="{escape(name)}"'
         if step.grad is None:
             note = say("no_gradient", input=name, node=node.name)
             return {lang: f'<p class="product none" {attrs}>{escape(text)}</p>' for lang, text in note.items()}
-        lhs = f"∂{out}/∂{name}"
-        chain = f"∂{out}/∂{node.output} × ∂{node.output}/∂{name}"
-        if step.local is not None:
-            why = step.why
-            reason = say("why_add") if why == "addition passes it on" else _same(why)
-            result = {}
-            for lang in ("en", "zh"):
-                note = f' <span class="why">(∂{escape(node.output)}/∂{escape(name)} {escape(reason[lang])})</span>' if why else ""
-                if why == "addition passes it on":
-                    note = f' <span class="why">({escape(reason[lang])})</span>'
-                result[lang] = (
-                    f'<p class="product" {attrs}><span class="lhs">{escape(lhs)}</span> = {escape(chain)} = '
-                    f'<span class="upstream">{escape(grad_text(step.upstream))}</span> × '
-                    f'<span class="local">{escape(value_text(step.local))}</span> = '
-                    f'<span class="grad">{escape(grad_text(step.grad))}</span>{note}</p>'
-                )
-            return result
-        shape = shape_text(step.grad)
-        return _same(
-            f'<p class="product array" {attrs}><span class="lhs">{escape(lhs)}</span> = {escape(chain)}: '
-            f'<span class="upstream">{escape(grad_text(step.upstream))}</span> → '
-            f'<span class="grad">{escape(grad_text(step.grad))}</span> {escape(shape)}</p>'
-        )
+        head = f'<span class="lhs">∂{escape(out)}/∂{escape(name)}</span> = ∂{escape(out)}/∂{escape(node.output)} × ∂{escape(node.output)}/∂{escape(name)}'
+        upstream, grad = escape(grad_text(step.upstream)), escape(grad_text(step.grad))
+        if step.local is None:  # arrays: the layer's backward applies its Jacobian
+            shape = escape(shape_text(step.grad))
+            return _same(
+                f'<p class="product array" {attrs}>{head}: <span class="upstream">{upstream}</span> → '
+                f'<span class="grad">{grad}</span> {shape}</p>'
+            )
+        if step.why == "addition passes it on":
+            reason = say("why_add")
+        else:  # "= tax", "x > 0": a formula, the same in every language
+            reason = _same(f"∂{node.output}/∂{name} {step.why}" if step.why else "")
+        return {
+            lang: f'<p class="product" {attrs}>{head} = <span class="upstream">{upstream}</span> × '
+            f'<span class="local">{escape(value_text(step.local))}</span> = <span class="grad">{grad}</span>'
+            + (f' <span class="why">({escape(reason[lang])})</span>' if reason[lang] else "")
+            + "</p>"
+            for lang in reason
+        }
 
     def backward(self, node: Node, index: int, steps: list[TraceStep]) -> dict[str, Any]:
         graph, out = self.graph, self.out
@@ -341,11 +341,16 @@ class _Steps:
 
 
 def _legend(graph: Graph) -> Bilingual:
+    """The SVG's legend line in each language (the SVG itself carries the English one)."""
     arrays = any(not is_scalar(edge.value) for edge in graph.edges.values() if edge.value is not None)
-    extra = say("legend_arrays") if arrays else _same("")
-    norms = say("legend_norms") if arrays else _same("")
-    text = say("legend", out=graph.differentiated, arrays="{arrays}", norms="{norms}")
-    return {lang: text[lang].format(arrays=extra[lang], norms=norms[lang]) for lang in text}
+    return {
+        lang: WORDS["legend"][lang].format(
+            out=graph.differentiated,
+            arrays=WORDS["legend_arrays"][lang] if arrays else "",
+            norms=WORDS["legend_norms"][lang] if arrays else "",
+        )
+        for lang in LANGUAGES
+    }
 
 
 def build_document(graph: Graph, *, served: bool = False, serve_command: str = "") -> dict[str, Any]:

@@ -57,7 +57,7 @@ def cells(array: Any) -> tuple[np.ndarray, str]:
     elif values.ndim > 2:
         values = values.reshape(values.shape[0], -1)
     side = math.isqrt(values.shape[1])
-    if values.ndim == 2 and side >= 8 and side * side == values.shape[1] and values.shape[0] != values.shape[1]:
+    if side >= 8 and side * side == values.shape[1]:
         return values[0].reshape(side, side), "image"
     if values.shape[0] <= MAX_ROWS and values.shape[1] <= MAX_COLUMNS:
         return values, "full"

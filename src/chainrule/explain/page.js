@@ -90,6 +90,7 @@
       ops: number(cost.numerical), known: number(cost.known), nodes: number(totals.nodes),
       total: number(totals.numerical), unknowns: number(totals.unknowns)
     });
+    $(".cost .what").textContent = fill(word("cost_" + totals.kind), { unknowns: number(totals.unknowns) });
     $(".backprop").setAttribute("data-ops", ops);
     $(".numerical").setAttribute("data-ops", cost.numerical);
     var ratio = totals.backprop ? totals.numerical / totals.backprop : 0;

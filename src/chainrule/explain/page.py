@@ -78,6 +78,7 @@ def render_page(document: dict[str, Any], *, language: str = "en", play_ms: int 
 <section class="panel cost">
 <h2 data-word="cost_heading">{w("cost_heading")}</h2>
 <p class="unit" data-word="cost_unit">{w("cost_unit")}</p>
+<p class="unit what"></p>
 <div class="meter backprop"><span class="label" data-word="backprop">{w("backprop")}</span>
 <div class="bar"><div class="fill"></div></div><span class="count"></span></div>
 <div class="meter numerical"><span class="label" data-word="numerical">{w("numerical")}</span>

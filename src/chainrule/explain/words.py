@@ -24,7 +24,6 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "Keys: ← → one step, Home first step, End last step.",
         "zh": "键盘：← → 前后一步，Home 第一步，End 最后一步。",
     },
-    "language": {"en": "Language", "zh": "语言"},
     "graph_label": {
         "en": "Computational graph: forward values above the arrows, gradients below in red",
         "zh": "计算图：箭头上方是正向传播的值，下方红色是梯度",
@@ -35,12 +34,13 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "legend_arrays": {"en": " (shape of an array)", "zh": "（数组显示形状）"},
     "legend_norms": {"en": " or its norm", "zh": "或其范数"},
-    "this_step": {"en": "This step", "zh": "这一步"},
     "cost_heading": {"en": "Two ways to get the gradient", "zh": "求梯度的两种方法"},
     "cost_unit": {
         "en": "counted in node operations (one layer's forward or backward)",
         "zh": "以节点运算计数（一个层的一次 forward 或 backward）",
     },
+    "cost_parameters": {"en": "Gradients with respect to the {unknowns} parameters.", "zh": "对 {unknowns} 个参数求梯度。"},
+    "cost_inputs": {"en": "Gradients with respect to the {unknowns} inputs.", "zh": "对 {unknowns} 个输入求梯度。"},
     "backprop": {"en": "Backpropagation", "zh": "误差反向传播法"},
     "numerical": {"en": "Numerical differentiation", "zh": "数值微分"},
     "backprop_count": {
@@ -55,7 +55,6 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "At the end: numerical differentiation needs {ratio}× the operations of backpropagation.",
         "zh": "最终：数值微分所需运算是误差反向传播法的 {ratio} 倍。",
     },
-    "unknowns_params": {"en": "parameters", "zh": "参数"},
     "inputs_heading": {"en": "Inputs", "zh": "输入值"},
     "recompute": {"en": "Recompute", "zh": "重新计算"},
     "inputs_static": {
@@ -113,7 +112,6 @@ WORDS: dict[str, dict[str, str]] = {
         "zh": "{out} 的全部梯度，只用了一次正向传播和一次反向传播。",
     },
     "why_add": {"en": "addition passes it on", "zh": "加法节点原样传递"},
-    "why_reads": {"en": "∂{output}/∂{input} {why}", "zh": "∂{output}/∂{input} {why}"},
     "sum_note": {
         "en": "{edge} is read {count} times: the gradients add",
         "zh": "{edge} 被读取 {count} 次：梯度相加",
@@ -126,7 +124,6 @@ WORDS: dict[str, dict[str, str]] = {
     "figure_value": {"en": "{name} = value {shape}", "zh": "{name} 的值 {shape}"},
     "figure_grad": {"en": "∂{out}/∂{name} {shape}", "zh": "∂{out}/∂{name} {shape}"},
     "norm": {"en": "norm {norm}", "zh": "范数 {norm}"},
-    "param_grad": {"en": "parameter gradients", "zh": "参数梯度"},
 }
 
 
