@@ -274,14 +274,16 @@ class _Steps:
     def backward(self, node: Node, index: int, steps: list[TraceStep]) -> dict[str, Any]:
         graph, out = self.graph, self.out
         here = self.backward_step[node.name]
-        lines = [self._product(step) for step in steps if step.node is node]
+        mine = [step for step in steps if step.node is node]
+        lines = [self._product(step) for step in mine]
         figures = []
-        arrays = not is_scalar(node.upstream)
-        if arrays:
+        if not is_scalar(node.upstream):
             figures.append(_figure(node.upstream, say("figure_grad", out=out, name=node.output, shape=shape_text(node.upstream))))
-            for step in steps:
-                if step.node is node and step.grad is not None and not is_scalar(step.grad):
-                    figures.append(_figure(step.grad, say("figure_grad", out=out, name=step.input_name, shape=shape_text(step.grad))))
+        for step in mine:
+            if step.grad is not None and not is_scalar(step.grad):
+                figures.append(_figure(step.grad, say("figure_grad", out=out, name=step.input_name, shape=shape_text(step.grad))))
+        # a loss layer: a number comes in, an array goes out; its Jacobian, not one local derivative
+        arrays = not is_scalar(node.upstream) or any(step.local is None and step.grad is not None for step in mine)
         grads = [text for text, role in parameter_lines(node) if role == "grad"]
         if grads:
             lines.append(_same(f'<p class="params grad-params">{escape(", ".join(grads))}</p>'))

@@ -103,9 +103,10 @@ WORDS: dict[str, dict[str, str]] = {
         "zh": "节点 {node} 收到上游梯度 ∂{out}/∂{output}，对每个输入乘以局部导数：上游 × 局部 = 向后传递的梯度。",
     },
     "text_backward_array": {
-        "en": "Node {node} receives the upstream gradient ∂{out}/∂{output} (an array) and its backward applies "
-        "the local Jacobian to it: the chain rule for arrays.",
-        "zh": "节点 {node} 收到上游梯度 ∂{out}/∂{output}（数组），其 backward 把局部雅可比矩阵作用于它：数组形式的链式法则。",
+        "en": "Node {node} receives the upstream gradient ∂{out}/∂{output}; its backward applies the local Jacobian "
+        "(each output entry's derivative with respect to each input entry) to it: the chain rule for arrays.",
+        "zh": "节点 {node} 收到上游梯度 ∂{out}/∂{output}；其 backward 把局部雅可比矩阵（每个输出元素对每个输入元素的导数）"
+        "作用于它：数组形式的链式法则。",
     },
     "text_done": {
         "en": "Every gradient of {out}, from one forward and one backward pass.",
