@@ -12,10 +12,10 @@ import time
 from typing import Any, Callable
 
 import numpy as np
+from tqdm import tqdm
 
 from ..backend import Array, to_numpy
 from ..errors import NonFiniteError
-from ..progress import progress_bar
 from .evaluation import evaluate
 from .history import History
 from .schedules import Schedule
@@ -99,7 +99,7 @@ class Trainer:
         steps = math.ceil(n / self.batch_size)
         total_loss, correct = 0.0, 0
         losses, hits = [], []  # device scalars, summed once per epoch (no per-step sync on a GPU)
-        bar = progress_bar(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", enabled=None if self.verbose == 1 else False, leave=False)
+        bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", disable=None if self.verbose == 1 else True, leave=False)  # None: only on a terminal
         with bar:
             for step in range(steps):
                 index = order[step * self.batch_size : (step + 1) * self.batch_size]
