@@ -11,6 +11,7 @@ from ..graph.export import FORMATS
 from ..plots import require_matplotlib
 from ..graph.text import grad_text, value_text
 from ..nets import TwoLayerNet
+from .types import positive_int, seed
 
 MODELS = ["two-layer"]
 
@@ -47,11 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--trace", action="store_true", help="print each local derivative × upstream gradient")
     parser.add_argument("--exact", action="store_true", help="shopping graphs in exact fractions (same values)")
     network = parser.add_argument_group("--model two-layer")
-    network.add_argument("--input-size", type=int, default=784, help="features per sample (default: 784)")
-    network.add_argument("--hidden-size", type=int, default=50, help="hidden units (default: 50)")
-    network.add_argument("--output-size", type=int, default=10, help="classes (default: 10)")
-    network.add_argument("--batch-size", type=int, default=100, help="samples in the random batch (default: 100)")
-    network.add_argument("--seed", type=int, default=0, help="seed for the weights and the batch (default: 0)")
+    network.add_argument("--input-size", type=positive_int, default=784, help="features per sample (default: 784)")
+    network.add_argument("--hidden-size", type=positive_int, default=50, help="hidden units (default: 50)")
+    network.add_argument("--output-size", type=positive_int, default=10, help="classes (default: 10)")
+    network.add_argument("--batch-size", type=positive_int, default=100, help="samples in the random batch (default: 100)")
+    network.add_argument("--seed", type=seed, default=0, help="seed for the weights and the batch (default: 0)")
     parser.set_defaults(func=run, parser=parser)
 
 
