@@ -131,6 +131,13 @@ CASES = [
     (["fly"], 2, ["COMMAND", "invalid choice", "'fly'"]),
     (["--frobnicate"], 2, ["unrecognized arguments", "--frobnicate"]),
 ]
+if sys.platform == "linux" and Path("/proc/sys/vm/overcommit_memory").read_text().strip() != "1":
+    # Terabytes are refused at once only where the kernel does not promise memory it lacks.
+    CASES += [
+        (["gradcheck", "--hidden-size", "2147483647"], 1, ["out of memory", "(784, 2147483647)"]),
+        (["gradcheck", "--hidden-size", "2147483647", "--input-size", "2147483647"], 1,
+         ["out of memory", "array is too big"]),
+    ]
 if not cupy_available():
     CASES.append(([*TRAIN, "--backend", "cupy"], 2, ["--backend", "CuPy", "'cupy'"]))
 
@@ -241,3 +248,17 @@ def test_a_pipe_closed_early_exits_quietly(argv, code):
     finally:
         os.close(write_end)
     assert done.stderr == "" and done.returncode == code
+
+
+def test_data_dir_never_falls_back_to_chainrule_data(places, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CHAINRULE_DATA", str(places["data"]))  # good data there: must not be used
+    argv = [fill(arg, places, tmp_path / "out") for arg in TRAIN]
+    code, _, err = run_cli([*argv, "--data-dir", str(places["empty"])], capsys)
+    assert code == 2 and f"--data-dir {places['empty']}: no MNIST files" in err
+
+
+def test_one_line_joins_a_list_of_places():
+    from chainrule.cli.main import one_line
+
+    assert one_line("not found. Looked in:\n  a: x\n  b: y\nhint") == "not found. Looked in: a: x; b: y; hint"
+    assert one_line("single") == "single"

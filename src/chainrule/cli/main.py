@@ -25,6 +25,10 @@ from ..errors import ChainruleError, UsageError
 # What a command killed by SIGPIPE reports (128 + 13), as `yes | head -1` does.
 EXIT_BROKEN_PIPE = 141
 
+# NumPy's words for an array larger than any address space (sizes in the billions on two axes):
+# the same user mistake as a MemoryError, raised as a ValueError.
+NUMPY_TOO_BIG = "array is too big"
+
 COMMANDS = ["train", "evaluate", "demo", "graph", "gradcheck", "bench"]
 
 DESCRIPTION = """\
@@ -90,6 +94,10 @@ def _run(argv: Sequence[str] | None) -> int:
     except ChainruleError as error:
         return _fail(prog, str(error), 1)
     except MemoryError as error:  # a network or batch too large for this machine
+        return _fail(prog, f"out of memory: {error}", 1)
+    except ValueError as error:
+        if not str(error).startswith(NUMPY_TOO_BIG):
+            raise  # any other ValueError is a bug: keep its traceback
         return _fail(prog, f"out of memory: {error}", 1)
     except BrokenPipeError:
         raise
