@@ -22,13 +22,6 @@ from typing import NoReturn, Sequence
 from .. import __version__
 from ..errors import ChainruleError, UsageError
 
-# What a command killed by SIGPIPE reports (128 + 13), as `yes | head -1` does.
-EXIT_BROKEN_PIPE = 141
-
-# NumPy's words for an array larger than any address space (sizes in the billions on two axes):
-# the same user mistake as a MemoryError, raised as a ValueError.
-NUMPY_TOO_BIG = "array is too big"
-
 COMMANDS = ["train", "evaluate", "demo", "graph", "gradcheck", "bench"]
 
 DESCRIPTION = """\
@@ -44,6 +37,13 @@ examples:
   chainrule COMMAND --help        options of one command
 """
 
+
+# What a command killed by SIGPIPE reports (128 + 13), as `yes | head -1` does.
+EXIT_BROKEN_PIPE = 141
+
+# NumPy's words for an array larger than any address space (sizes in the billions on two axes):
+# the same user mistake as a MemoryError, raised as a ValueError.
+NUMPY_TOO_BIG = "array is too big"
 
 class Parser(argparse.ArgumentParser):
     """argparse whose errors are one line: the usage block of ``train`` would bury the message."""

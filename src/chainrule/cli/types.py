@@ -80,26 +80,6 @@ non_negative_float = float_in_range(0.0, what="a finite number >= 0")
 probability = float_in_range(0.0, 1.0, what="a probability in [0, 1)")
 
 
-def size_list(text: str) -> list[int]:
-    """``"512,256"`` -> ``[512, 256]``: layer sizes, each a positive integer."""
-    parts = text.split(",")
-    if not all(part.strip() for part in parts):
-        raise argparse.ArgumentTypeError(
-            f"expected sizes as comma-separated integers such as 512,256, got {text!r}"
-        )
-    try:
-        sizes = [int(part) for part in parts]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected sizes as comma-separated integers such as 512,256, got {text!r}"
-        ) from None
-    if min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
-    if max(sizes) > MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"expected sizes <= {MAX_COUNT}, got {text!r}")
-    return sizes
-
-
 def existing_directory(text: str) -> Path:
     """A folder that exists now: a typo in a path is caught before anything is loaded."""
     path = Path(text).expanduser()
@@ -118,3 +98,17 @@ def available_backend(text: str) -> str:
             f"NVIDIA GPU, or use numpy), got {text!r}"
         )
     return text
+
+
+def size_list(text: str) -> list[int]:
+    """``"512,256"`` -> ``[512, 256]``: layer sizes, each a positive integer."""
+    expected = f"expected sizes as comma-separated integers such as 512,256, got {text!r}"
+    try:
+        sizes = [int(part) for part in text.split(",")]  # "10,,5" fails here: a typo, not two layers
+    except ValueError:
+        raise argparse.ArgumentTypeError(expected) from None
+    if max(sizes) > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected sizes <= {MAX_COUNT}, got {text!r}")
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
+    return sizes
