@@ -45,6 +45,7 @@ EXIT_BROKEN_PIPE = 141
 # the same user mistake as a MemoryError, raised as a ValueError.
 NUMPY_TOO_BIG = "array is too big"
 
+
 class Parser(argparse.ArgumentParser):
     """argparse whose errors are one line: the usage block of ``train`` would bury the message."""
 
