@@ -13,7 +13,7 @@ from ..graph import EXAMPLES, Graph, format_trace, network_graph
 from ..errors import GraphError, UsageError
 from ..nets import TwoLayerNet
 from .datasets import add_data_arguments, load_dataset
-from .types import assignment
+from .types import assignment, int_in_range, positive_int, seed
 
 MODELS = ["two-layer"]
 
@@ -49,11 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lang", choices=sorted(LANGUAGES), default="en", help="the page's first language (default: en)")
     parser.add_argument("--trace", action="store_true", help="also print the chain rule as text (as chainrule graph --trace)")
     parser.add_argument("--serve", action="store_true", help="serve the page on 127.0.0.1 and recompute edited inputs")
-    parser.add_argument("--port", type=int, default=0, help="port for --serve (default: 0, a free port)")
+    parser.add_argument("--port", type=int_in_range(0, 65535, what="a port number in 0..65535"), default=0, help="port for --serve (default: 0, a free port)")
     network = parser.add_argument_group("--model two-layer")
-    network.add_argument("--hidden-size", type=int, default=50, help="hidden units (default: 50)")
-    network.add_argument("--batch-size", type=int, default=100, help="MNIST training images in the batch (default: 100)")
-    network.add_argument("--seed", type=int, default=0, help="seed for the weights and the choice of images (default: 0)")
+    network.add_argument("--hidden-size", type=positive_int, default=50, help="hidden units (default: 50)")
+    network.add_argument("--batch-size", type=positive_int, default=100, help="MNIST training images in the batch (default: 100)")
+    network.add_argument("--seed", type=seed, default=0, help="seed for the weights and the choice of images (default: 0)")
     network.add_argument(
         "--random-batch", action="store_true",
         help="random features and labels instead of MNIST (the batch chainrule graph --model two-layer draws)",
@@ -68,11 +68,6 @@ def _check(args: argparse.Namespace) -> None:
         args.parser.error(f"give an example ({', '.join(sorted(EXAMPLES))}) or --model two-layer, {both}")
     if args.model and args.input:
         args.parser.error("--input sets a shopping graph's inputs; a network's inputs are a batch of data")
-    if not 0 <= args.port <= 65535:
-        args.parser.error(f"--port must be between 0 and 65535, got {args.port}")
-    for option in ("hidden_size", "batch_size"):
-        if getattr(args, option) < 1:
-            args.parser.error(f"--{option.replace('_', '-')} must be at least 1, got {getattr(args, option)}")
 
 
 def mnist_batch(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:

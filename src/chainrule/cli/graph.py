@@ -13,7 +13,7 @@ from ..plots import require_matplotlib
 from ..graph.text import grad_text, value_text
 from ..errors import GraphError, UsageError
 from ..nets import TwoLayerNet
-from .types import assignment
+from .types import assignment, positive_int, seed
 
 MODELS = ["two-layer"]
 
@@ -54,11 +54,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="set an input of the shopping graph, e.g. --input apple=150 (as typed in chainrule explain --serve)",
     )
     network = parser.add_argument_group("--model two-layer")
-    network.add_argument("--input-size", type=int, default=784, help="features per sample (default: 784)")
-    network.add_argument("--hidden-size", type=int, default=50, help="hidden units (default: 50)")
-    network.add_argument("--output-size", type=int, default=10, help="classes (default: 10)")
-    network.add_argument("--batch-size", type=int, default=100, help="samples in the random batch (default: 100)")
-    network.add_argument("--seed", type=int, default=0, help="seed for the weights and the batch (default: 0)")
+    network.add_argument("--input-size", type=positive_int, default=784, help="features per sample (default: 784)")
+    network.add_argument("--hidden-size", type=positive_int, default=50, help="hidden units (default: 50)")
+    network.add_argument("--output-size", type=positive_int, default=10, help="classes (default: 10)")
+    network.add_argument("--batch-size", type=positive_int, default=100, help="samples in the random batch (default: 100)")
+    network.add_argument("--seed", type=seed, default=0, help="seed for the weights and the batch (default: 0)")
     parser.set_defaults(func=run, parser=parser)
 
 
