@@ -337,21 +337,21 @@ class Momentum(Optimizer):
 
 
 class Nesterov(Momentum):
-    """Nesterov's accelerated gradient in the textbook's form (which looks ahead through ``v``):
+    """Nesterov's accelerated gradient, the textbook's rule (Bengio et al. 2012's form):
 
-    ``v = momentum * v - lr * g; p += momentum**2 * v - (1 + momentum) * lr * g``.
-    The ``momentum**2`` term uses the velocity *after* this step's update, as the textbook's code
-    does; the usual form (Bengio et al. 2012, PyTorch's ``SGD(nesterov=True)``) uses it from
-    before, so the two trajectories differ. Hyperparameters and state are Momentum's.
+    ``p += momentum**2 * v - (1 + momentum) * lr * g``, then ``v = momentum * v - lr * g``.
+    The ``momentum**2`` term uses the velocity from *before* this step's update; that is the
+    same trajectory as PyTorch's ``SGD(nesterov=True)`` (whose buffer is ``-v / lr``) while
+    ``lr`` is constant. Hyperparameters and state are Momentum's.
     """
 
     def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
         velocity, momentum = slots["velocity"], self.momentum
-        step = xp.multiply(grad, self.lr, out=xp.empty_like(param))
-        velocity *= momentum
-        velocity -= step
-        param += xp.multiply(velocity, momentum * momentum, out=step)
+        step = xp.multiply(velocity, momentum * momentum, out=xp.empty_like(param))
+        param += step  # the look-ahead through the previous velocity
         param -= xp.multiply(grad, (1 + momentum) * self.lr, out=step)
+        velocity *= momentum
+        velocity -= xp.multiply(grad, self.lr, out=step)
 
 
 class AdaGrad(Optimizer):
