@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..backend import Array, array_module
 from ..functions import sigmoid
-from .base import Layer
+from .base import Layer, check_input_dtype
 
 
 class Relu(Layer):
@@ -26,6 +26,7 @@ class Relu(Layer):
     def forward(self, x: Array) -> Array:
         xp = array_module(x)
         x = xp.asarray(x)  # a Python number becomes a 0-d array, so ~mask is a logical not
+        check_input_dtype(f"{self.name}.forward", x)
         self.mask = x <= 0
         return xp.maximum(x, 0)
 
@@ -48,6 +49,7 @@ class LeakyRelu(Layer):
     def forward(self, x: Array) -> Array:
         xp = array_module(x)
         x = xp.asarray(x)
+        check_input_dtype(f"{self.name}.forward", x)
         self.mask = x <= 0
         return xp.where(self.mask, self.alpha * x, x)
 
@@ -65,6 +67,7 @@ class Sigmoid(Layer):
         self.out: Array = None
 
     def forward(self, x: Array) -> Array:
+        check_input_dtype(f"{self.name}.forward", x)
         self.out = sigmoid(x)
         return self.out
 
@@ -82,6 +85,7 @@ class Tanh(Layer):
         self.out: Array = None
 
     def forward(self, x: Array) -> Array:
+        check_input_dtype(f"{self.name}.forward", x)
         self.out = array_module(x).tanh(x)
         return self.out
 

@@ -19,7 +19,7 @@ from typing import Any
 from ..backend import Array, array_module
 from ..errors import ShapeError
 from .affine import Affine
-from .base import Layer
+from .base import Layer, check_input_dtype, check_parameter_dtype
 
 
 def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: int = 0) -> int:
@@ -36,6 +36,7 @@ def _check_geometry(stride: Any, pad: Any, layer: str) -> None:
 
 def _output_hw(x: Array, filter_h: int, filter_w: int, stride: int, pad: int, layer: str) -> tuple[int, int]:
     """``(OH, OW)`` for a 4-D ``x``, or a ShapeError naming ``layer`` when the window cannot fit."""
+    check_input_dtype(f"{layer}.forward", x)
     if getattr(x, "ndim", 0) != 4:
         raise ShapeError(f"{layer}.forward: expected a batch of images (N, C, H, W), got shape {getattr(x, 'shape', ())}")
     height, width = x.shape[2] + 2 * pad, x.shape[3] + 2 * pad
@@ -150,6 +151,8 @@ class Convolution(Layer):
                 f"got {tuple(getattr(b, 'shape', ()))}"
             )
         _check_geometry(stride, pad, self.name)
+        check_parameter_dtype(self.name, "W", W)
+        check_parameter_dtype(self.name, "b", b)
         self.params["W"] = W
         self.params["b"] = b
         self.stride, self.pad = int(stride), int(pad)

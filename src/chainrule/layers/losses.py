@@ -14,7 +14,7 @@ import numpy as np
 from ..backend import Array, array_module
 from ..errors import LabelError, NonFiniteError, ShapeError
 from ..functions import softmax
-from .base import Layer
+from .base import Layer, check_input_dtype
 
 
 class Softmax(Layer):
@@ -25,6 +25,7 @@ class Softmax(Layer):
         self.out: Array = None
 
     def forward(self, x: Array) -> Array:
+        check_input_dtype(f"{self.name}.forward", x)
         self.out = softmax(x)
         return self.out
 
@@ -118,6 +119,7 @@ class SoftmaxWithLoss(LossLayer):
 
     def forward(self, x: Array, t: Any) -> Array:
         xp = array_module(x)
+        check_input_dtype(f"{self.name}.forward", x)
         self._x_shape = x.shape
         x = _as_batch(x, self.name)
         self.t, self._labels = _check_targets(x, t, self.name)
@@ -162,6 +164,8 @@ class MeanSquaredError(LossLayer):
     def forward(self, y: Array, t: Any) -> Array:
         xp = array_module(y)
         t = xp.asarray(t)
+        check_input_dtype(f"{self.name}.forward", y, "y")
+        check_input_dtype(f"{self.name}.forward", t, "t")
         if t.shape != y.shape:
             raise ShapeError(f"{self.name}.forward: targets must have the shape of y {y.shape}, got {t.shape}")
         self.diff = y - t

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..backend import Array, array_module
 from ..errors import ShapeError
-from .base import Layer
+from .base import Layer, check_input_dtype, check_parameter_dtype
 
 
 class BatchNormalization(Layer):
@@ -38,6 +38,8 @@ class BatchNormalization(Layer):
         super().__init__()
         if getattr(gamma, "ndim", 0) != 1:
             raise ShapeError(f"BatchNormalization: gamma must be 1-D (features,), got shape {getattr(gamma, 'shape', ())}")
+        check_parameter_dtype("BatchNormalization", "gamma", gamma)
+        check_parameter_dtype("BatchNormalization", "beta", beta)
         xp = array_module(gamma)
         running_mean = xp.zeros_like(gamma) if running_mean is None else running_mean
         running_var = xp.ones_like(gamma) if running_var is None else running_var
@@ -88,6 +90,7 @@ class BatchNormalization(Layer):
     def _axes_and_shape(self, x: Array) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """The axes statistics are taken over, and the shape ``gamma`` broadcasts as."""
         features = self.params["gamma"].shape[0]
+        check_input_dtype(self.name, x)
         if getattr(x, "ndim", 0) not in (2, 4) or x.shape[1] != features:
             raise ShapeError(
                 f"{self.name}: expected (N, {features}) or (N, {features}, H, W) to match gamma of "
@@ -99,6 +102,15 @@ class BatchNormalization(Layer):
         axes, shape = self._axes_and_shape(x)
         xp = array_module(x)
         if self.training:
+            # One sample's statistics normalise it to beta with a zero gradient, and an empty
+            # batch's are NaN and would poison the running averages; PyTorch refuses both too.
+            values_per_feature = x.size // max(x.shape[1], 1)
+            if values_per_feature < 2:
+                raise ShapeError(
+                    f"{self.name}.forward: training mode needs more than 1 value per feature to "
+                    f"take batch statistics, got x of shape {x.shape} ({values_per_feature}); "
+                    "use eval() for single samples"
+                )
             mean = x.mean(axis=axes, keepdims=True)
             centred = x - mean
             var = (centred * centred).mean(axis=axes, keepdims=True)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..backend import Array, array_module
 from ..errors import ShapeError
-from .base import Layer
+from .base import Layer, check_input_dtype
 
 
 class Dropout(Layer):
@@ -49,6 +49,7 @@ class Dropout(Layer):
         return mask
 
     def forward(self, x: Array) -> Array:
+        check_input_dtype(f"{self.name}.forward", x)
         self.x_shape = x.shape
         if not self.training:
             self.keep = None
