@@ -27,9 +27,11 @@ def weight_std(spec: WeightInit, fan_in: int) -> float:
         if kind is None:
             raise ValueError(f"unknown weight initialisation {spec!r}: expected one of {sorted(_ALIASES)} or a number")
         return math.sqrt((2.0 if kind == "he" else 1.0) / fan_in)
+    if isinstance(spec, (bool, np.bool_)) or not isinstance(spec, (int, float, np.integer, np.floating)):
+        raise TypeError(f"weight_init_std must be a number or one of {sorted(_ALIASES)}, got {spec!r}")
     std = float(spec)
-    if not std > 0:
-        raise ValueError(f"weight_init_std must be positive, got {spec!r}")
+    if not (math.isfinite(std) and std > 0):  # inf or NaN weights would make every output NaN
+        raise ValueError(f"weight_init_std must be a positive finite number, got {spec!r}")
     return std
 
 

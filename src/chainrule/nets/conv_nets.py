@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import init
 from ..backend import Backend, get_backend
+from ..checks import is_integer
 from ..layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss, conv_output_size
 from .sequential import Sequential
 
@@ -36,7 +37,7 @@ class _Builder:
     def __init__(
         self, net: str, input_dim: tuple[int, int, int], weight_init_std: Any, rng: Any, dtype: Any, backend: Any
     ) -> None:
-        if len(input_dim) != 3 or any(int(size) != size or size < 1 for size in input_dim):
+        if len(input_dim) != 3 or any(not is_integer(size) or size < 1 for size in input_dim):
             raise ValueError(f"{net}: input_dim must be three positive integers (C, H, W), got {input_dim!r}")
         self.net, self.shape = net, tuple(int(size) for size in input_dim)
         self.weight_init_std, self.dtype = weight_init_std, dtype
@@ -53,7 +54,7 @@ class _Builder:
         param = {**defaults, **conv_param}
         for key, value in param.items():
             kind, smallest = ("non-negative", 0) if key == "pad" else ("positive", 1)
-            if int(value) != value or value < smallest:
+            if not is_integer(value) or value < smallest:
                 raise ValueError(f"{self.net}: conv_param[{key!r}] must be a {kind} integer, got {value!r}")
         filters, size, stride, pad = param["filter_num"], param["filter_size"], param["stride"], param["pad"]
         channels, height, width = self.shape
@@ -74,7 +75,7 @@ class _Builder:
         return Pooling(2, 2, stride=2)
 
     def affine(self, out_features: int) -> Affine:
-        if int(out_features) != out_features or out_features < 1:
+        if not is_integer(out_features) or out_features < 1:
             raise ValueError(f"{self.net}: layer sizes must be positive integers, got {out_features!r}")
         in_features = int(np.prod(self.shape))
         self.shape = (out_features,)

@@ -7,6 +7,7 @@ names them (``W1``, ``b1``, ``W2`` ...) and exposes them through a live ``params
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..backend import Array, array_module, to_numpy
+from ..checks import check_batch_size, check_same_length
 from ..errors import CheckpointError, ShapeError
 from ..gradients import numerical_gradient
 from ..layers import Layer, LossLayer, SoftmaxWithLoss
@@ -123,8 +125,12 @@ class Sequential:
     ) -> None:
         self.layers = _name_layers(layers)
         self.last_layer = loss_layer if loss_layer is not None else SoftmaxWithLoss()
-        if weight_decay_lambda < 0:
-            raise ValueError(f"weight_decay_lambda must be >= 0, got {weight_decay_lambda}")
+        if isinstance(weight_decay_lambda, bool) or not isinstance(weight_decay_lambda, (int, float, np.number)) or not (
+            math.isfinite(weight_decay_lambda) and weight_decay_lambda >= 0
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: weight_decay_lambda must be a finite number >= 0, got {weight_decay_lambda!r}"
+            )
         self.weight_decay_lambda = weight_decay_lambda
         self._param_index = _number_parameters(self.layers, "params")
         self._buffer_index = _number_parameters(self.layers, "buffers")
@@ -262,6 +268,9 @@ class Sequential:
         t = xp.asarray(t)
         if t.ndim != 1:
             t = t.argmax(axis=1)
+        check_same_length(x, t, f"{type(self).__name__}.accuracy")
+        if batch_size is not None:
+            check_batch_size(batch_size, f"{type(self).__name__}.accuracy")
         n = len(t)
         step = batch_size or max(n, 1)
         correct = 0
