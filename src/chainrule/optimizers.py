@@ -252,6 +252,8 @@ class Optimizer:
             array = np.array(to_numpy(value))
             if array.dtype.kind != "f":
                 raise fail(f"{key!r} has dtype {array.dtype}, expected a floating-point array")
+            if not np.isfinite(array).all():  # would turn the parameter NaN on the next step
+                raise fail(f"{key!r} holds NaN or infinite values, expected finite numbers")
             new_state.setdefault(param_name, {})[slot] = array
         for param_name, slots in new_state.items():
             absent = [slot for slot in self.slot_names if slot not in slots]

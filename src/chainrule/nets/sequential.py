@@ -20,6 +20,7 @@ from ..checks import check_batch_size, check_same_length
 from ..errors import CheckpointError, ShapeError
 from ..gradients import numerical_gradient
 from ..layers import Layer, LossLayer, SoftmaxWithLoss
+from ..layers.base import check_input_dtype
 
 
 class ParamsView(MutableMapping):
@@ -190,6 +191,8 @@ class Sequential:
     # -- the forward and backward passes ----------------------------------------------------
 
     def _as_input(self, x: Any) -> Array:
+        # Checked before the cast: casting would drop an imaginary part or parse strings.
+        check_input_dtype(f"{type(self).__name__}.forward", x if hasattr(x, "dtype") else np.asarray(x))
         dtype = self.dtype
         return self.xp.asarray(x) if dtype is None else self.xp.asarray(x, dtype=dtype)
 
@@ -294,8 +297,10 @@ class Sequential:
         """Copy ``state`` into the network's arrays in place (dtype and device are kept).
 
         With ``strict`` (the default), any missing or unexpected key is an error; otherwise they
-        are returned. A shape mismatch is always an error: loading it would be silently wrong.
+        are returned. A wrong shape, a non-float dtype or a NaN/inf value is always an error
+        (loading it would be silently wrong), found before anything is written.
         """
+        where = f"{type(self).__name__}.load_state_dict"
         targets = {**{k: self.params for k in self.params}, **{k: self.buffers for k in self.buffers}}
         missing = [k for k in targets if k not in state]
         unexpected = [k for k in state if k not in targets]
@@ -310,6 +315,19 @@ class Sequential:
             value = np.asarray(state[key])
             target = view[key]
             if value.shape != tuple(target.shape):
-                raise CheckpointError(f"{key}: expected shape {tuple(target.shape)}, got {value.shape}")
+                raise CheckpointError(f"{where}: {key}: expected shape {tuple(target.shape)}, got {value.shape}")
+            # Casting would drop an imaginary part or parse strings; NaN weights would only
+            # surface later as a NaN loss that blames the learning rate.
+            if value.dtype.kind != "f":
+                raise CheckpointError(f"{where}: {key}: expected a floating-point array ({target.dtype}), got dtype {value.dtype}")
+            if not np.isfinite(value).all():
+                raise CheckpointError(
+                    f"{where}: {key}: holds {int((~np.isfinite(value)).sum())} NaN or infinite values, expected finite numbers"
+                )
+        for key, view in targets.items():
+            if key not in state:
+                continue
+            value = np.asarray(state[key])
+            target = view[key]
             target[...] = array_module(target).asarray(value, dtype=target.dtype)
         return LoadResult(missing, unexpected)
