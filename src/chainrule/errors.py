@@ -49,3 +49,7 @@ class GraphError(ChainruleError, ValueError):
 
 class UsageError(ChainruleError, ValueError):
     """Command-line options that do not fit together (exit status 2, like argparse's own errors)."""
+
+
+class DivergenceError(NonFiniteError):
+    """Training diverged: the loss grew absurdly large, or the parameters became NaN or inf."""

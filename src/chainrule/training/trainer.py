@@ -17,6 +17,7 @@ from ..backend import Array, to_numpy
 from ..errors import NonFiniteError
 from ..progress import progress_bar
 from .evaluation import evaluate
+from .health import DIVERGENCE_FACTOR, DivergenceGuard, check_finite_data, check_finite_start, diagnose_nonfinite, named
 from .history import History
 from .schedules import Schedule
 
@@ -28,7 +29,13 @@ class Trainer:
 
     ``verbose``: 0 silent, 1 a progress bar per epoch plus a summary line, 2 the summary line
     only. ``eval_batch_size`` bounds the memory used to evaluate the test set.
+
+    ``fit`` refuses data holding NaN or inf, and stops with a
+    :class:`~chainrule.errors.DivergenceError` naming the cause when a step's loss is not finite
+    or exceeds ``divergence_factor`` times the first step's (see :mod:`chainrule.training.health`).
     """
+
+    divergence_factor: float = DIVERGENCE_FACTOR
 
     def __init__(
         self,
@@ -67,8 +74,14 @@ class Trainer:
         xp = self.net.xp
         # Move the data to the network's device once, not once per batch.
         x_train, t_train = xp.asarray(x_train), xp.asarray(t_train)
+        if (x_test is None) != (t_test is None):
+            raise ValueError("Trainer.fit: give both x_test and t_test, or neither")
         if x_test is not None:
             x_test, t_test = xp.asarray(x_test), xp.asarray(t_test)
+        arrays = named([("x_train", x_train), ("t_train", t_train), ("x_test", x_test), ("t_test", t_test)])
+        check_finite_data(arrays, "Trainer.fit")
+        check_finite_start(self.net, self.optimizer, "Trainer.fit")
+        self._guard = DivergenceGuard(self.divergence_factor)
         for epoch in range(len(history), self.epochs):
             started = time.perf_counter()
             lr = self._set_learning_rate(epoch)
@@ -104,13 +117,12 @@ class Trainer:
             for step in range(steps):
                 index = order[step * self.batch_size : (step + 1) * self.batch_size]
                 xb, tb = x[index], t[index]
+                where = f"training stopped at epoch {epoch + 1}, step {step + 1}"
                 try:
                     grads = net.gradient(xb, tb)
-                except NonFiniteError as error:
-                    raise NonFiniteError(
-                        f"training stopped at epoch {epoch + 1}, step {step + 1}: {error}. "
-                        f"The learning rate ({self.optimizer.lr:g}) is probably too large."
-                    ) from None
+                except NonFiniteError:
+                    raise diagnose_nonfinite(net, self.optimizer, where, "the loss is NaN or inf") from None
+                self._guard.check(float(net.last_loss), net, self.optimizer, where)  # before the update
                 self.optimizer.update(net.params, grads)
                 losses.append(net.last_loss * len(index))
                 labels = tb if tb.ndim == 1 else tb.argmax(axis=1)
