@@ -53,3 +53,7 @@ class UsageError(ChainruleError, ValueError):
 
 class DivergenceError(NonFiniteError):
     """Training diverged: the loss grew absurdly large, or the parameters became NaN or inf."""
+
+
+class UnverifiedDataWarning(UserWarning):
+    """A dataset file was loaded without a digest to check it against (said loudly, not silently)."""
