@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LabelError
+from .errors import ConfigError, LabelError
 
 
 def check_batch_size(batch_size: Any, where: str) -> None:
@@ -32,4 +32,4 @@ def is_integer(value: Any) -> bool:
 def check_positive_int(value: Any, label: str, where: str) -> None:
     """Sizes and counts: a float or bool would fail deep inside NumPy, 0 gives empty arrays."""
     if not is_integer(value) or value < 1:
-        raise ValueError(f"{where}: {label} must be a positive integer, got {value!r}")
+        raise ConfigError(f"{where}: {label} must be a positive integer, got {value!r}")

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .backend import Array, array_module, to_numpy
-from .errors import DTypeError
+from .errors import ConfigError, DTypeError, ShapeError
 
 
 def _check_step(h: Any, where: str) -> None:
@@ -22,7 +22,7 @@ def _check_step(h: Any, where: str) -> None:
     if isinstance(h, bool) or not isinstance(h, (int, float, np.floating, np.integer)) or not (
         math.isfinite(h) and h > 0
     ):
-        raise ValueError(f"{where}: h must be a positive finite number, got {h!r}")
+        raise ConfigError(f"{where}: h must be a positive finite number, got {h!r}")
 
 
 def numerical_gradient(f: Callable[[Array], Any], x: Array, h: float = 1e-4) -> Array:
@@ -114,7 +114,7 @@ def compare_gradients(name: str, analytic: Array, numerical: Array) -> GradientD
     a = to_numpy(analytic).astype(np.float64)
     n = to_numpy(numerical).astype(np.float64)
     if a.shape != n.shape:
-        raise ValueError(f"gradient {name!r}: backprop shape {a.shape} != numerical shape {n.shape}")
+        raise ShapeError(f"gradient {name!r}: backprop shape {a.shape} != numerical shape {n.shape}")
     diff = np.abs(a - n)
     max_abs = float(diff.max()) if diff.size else 0.0
     scale = max(float(np.abs(a).max(initial=0.0)), float(np.abs(n).max(initial=0.0)))
@@ -145,7 +145,7 @@ def gradcheck_layer(
     if wrt is not None:
         for i in wrt:
             if not 0 <= i < len(inputs):
-                raise IndexError(f"gradcheck: wrt position {i} is out of range for {len(inputs)} inputs")
+                raise ConfigError(f"gradcheck: wrt position {i} is out of range for {len(inputs)} inputs")
             kind = getattr(getattr(inputs[i], "dtype", None), "kind", None)
             if kind != "f":
                 raise DTypeError(
@@ -194,7 +194,7 @@ def gradcheck_net(net: Any, x: Array, t: Array, *, h: float = 1e-4) -> Gradcheck
     _check_step(h, "gradcheck")
     numerical = net.numerical_gradient(x, t, h=h)
     if not numerical:
-        raise ValueError(f"gradcheck: nothing to check: {type(net).__name__} has no parameters")
+        raise ConfigError(f"gradcheck: nothing to check: {type(net).__name__} has no parameters")
     analytic = net.gradient(x, t)
     return GradcheckReport([compare_gradients(k, analytic[k], numerical[k]) for k in numerical])
 

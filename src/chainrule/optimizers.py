@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .backend import Array, array_module, to_numpy
-from .errors import CheckpointError, DTypeError, ShapeError
+from .errors import CheckpointError, ConfigError, ConfigTypeError, DTypeError, ShapeError
 
 __all__ = [
     "Optimizer",
@@ -59,10 +59,10 @@ class _Hyperparameter:
     def __set__(self, optimizer: Any, value: Any) -> None:
         where = f"{type(optimizer).__name__}: {self.name}"
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{where} must be a real number, got {value!r}")
+            raise ConfigTypeError(f"{where} must be a real number, got {value!r}")
         number = float(value)
         if not (math.isfinite(number) and self.is_valid(number)):
-            raise ValueError(f"{where} must be {self.requirement}, got {value!r}")
+            raise ConfigError(f"{where} must be {self.requirement}, got {value!r}")
         setattr(optimizer, self.attribute, number)
 
 
@@ -113,7 +113,7 @@ class Optimizer:
         checked = [(key, *self._checked_pair(key, params, grads)) for key in params]
         extra = [key for key in grads if key not in params]
         if extra:
-            raise ValueError(
+            raise ConfigError(
                 f"{type(self).__name__}: gradients {extra} have no matching parameter "
                 f"(parameters: {list(params)})"
             )
@@ -138,13 +138,13 @@ class Optimizer:
     ) -> tuple[Array, Array]:
         name = type(self).__name__
         if key not in grads:
-            raise ValueError(
+            raise ConfigError(
                 f"{name}: no gradient for parameter {key!r} (gradients: {list(grads)})"
             )
         param, grad = params[key], grads[key]
         for what, array in (("parameter", param), ("gradient", grad)):
             if not hasattr(array, "shape") or not hasattr(array, "dtype"):
-                raise TypeError(
+                raise ConfigTypeError(
                     f"{name}: {what} {key!r} must be an array, got {type(array).__name__}"
                 )
         if param.dtype.kind != "f":
@@ -463,7 +463,7 @@ class Adam(Optimizer):
     @torch_compatible.setter
     def torch_compatible(self, value: bool) -> None:
         if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"Adam: torch_compatible must be True or False, got {value!r}")
+            raise ConfigTypeError(f"Adam: torch_compatible must be True or False, got {value!r}")
         self._torch_compatible = bool(value)
 
     def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
@@ -513,11 +513,11 @@ def make_optimizer(name: str, lr: float | None = None, **kwargs: Any) -> Optimiz
     """
     cls = OPTIMIZERS.get(name.strip().lower()) if isinstance(name, str) else None
     if cls is None:
-        raise ValueError(f"unknown optimizer {name!r}: expected one of {', '.join(OPTIMIZERS)}")
+        raise ConfigError(f"unknown optimizer {name!r}: expected one of {', '.join(OPTIMIZERS)}")
     accepted = [key for key in inspect.signature(cls).parameters if key != "lr"]
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
-        raise TypeError(
+        raise ConfigTypeError(
             f"{cls.__name__} does not take {unknown}; it takes lr, {', '.join(accepted)}"
         )
     if lr is not None:

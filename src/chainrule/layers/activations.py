@@ -7,6 +7,7 @@ returns a fresh array from ``backward``; the caller's ``dout`` is never written 
 from __future__ import annotations
 
 from ..backend import Array, array_module
+from ..errors import ConfigError
 from ..functions import sigmoid
 from .base import Layer, check_input_dtype
 
@@ -42,7 +43,7 @@ class LeakyRelu(Layer):
     def __init__(self, alpha: float = 0.01) -> None:
         super().__init__()
         if not 0 <= alpha < 1:
-            raise ValueError(f"LeakyRelu: alpha must be in [0, 1), got {alpha}")
+            raise ConfigError(f"LeakyRelu: alpha must be in [0, 1), got {alpha}")
         self.alpha = alpha
         self.mask: Array = None
 

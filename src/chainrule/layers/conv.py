@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..backend import Array, array_module
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from .affine import Affine
 from .base import Layer, check_input_dtype, check_parameter_dtype
 
@@ -29,9 +29,9 @@ def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: in
 
 def _check_geometry(stride: Any, pad: Any, layer: str) -> None:
     if int(stride) != stride or stride < 1:
-        raise ValueError(f"{layer}: stride must be a positive integer, got {stride!r}")
+        raise ConfigError(f"{layer}: stride must be a positive integer, got {stride!r}")
     if int(pad) != pad or pad < 0:
-        raise ValueError(f"{layer}: pad must be a non-negative integer, got {pad!r}")
+        raise ConfigError(f"{layer}: pad must be a non-negative integer, got {pad!r}")
 
 
 def _output_hw(x: Array, filter_h: int, filter_w: int, stride: int, pad: int, layer: str) -> tuple[int, int]:
@@ -230,11 +230,11 @@ class _Pool(Layer):
         super().__init__()
         for label, size in (("pool_h", pool_h), ("pool_w", pool_w)):
             if int(size) != size or size < 1:
-                raise ValueError(f"{self.name}: {label} must be a positive integer, got {size!r}")
+                raise ConfigError(f"{self.name}: {label} must be a positive integer, got {size!r}")
         _check_geometry(stride, pad, self.name)
         if pad >= min(pool_h, pool_w):
             # A window lying wholly in the padding would pool nothing but padding.
-            raise ValueError(f"{self.name}: pad must be smaller than the pool size {pool_h}x{pool_w}, got pad={pad}")
+            raise ConfigError(f"{self.name}: pad must be smaller than the pool size {pool_h}x{pool_w}, got pad={pad}")
         self.pool_h, self.pool_w, self.stride, self.pad = int(pool_h), int(pool_w), int(stride), int(pad)
         self.x_shape: tuple[int, ...] | None = None
         self.out_shape: tuple[int, ...] = ()

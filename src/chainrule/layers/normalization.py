@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import Array, array_module
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from .base import Layer, check_input_dtype, check_parameter_dtype
 
 
@@ -50,9 +50,9 @@ class BatchNormalization(Layer):
                     f"got {tuple(getattr(array, 'shape', ()))}"
                 )
         if not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNormalization: momentum must be in [0, 1], got {momentum}")
+            raise ConfigError(f"BatchNormalization: momentum must be in [0, 1], got {momentum}")
         if not eps > 0:
-            raise ValueError(f"BatchNormalization: eps must be positive, got {eps}")
+            raise ConfigError(f"BatchNormalization: eps must be positive, got {eps}")
         self.params["gamma"] = gamma
         self.params["beta"] = beta
         self.buffers["running_mean"] = running_mean

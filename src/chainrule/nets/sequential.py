@@ -17,7 +17,7 @@ import numpy as np
 
 from ..backend import Array, array_module, to_numpy
 from ..checks import check_batch_size, check_same_length
-from ..errors import CheckpointError, ShapeError
+from ..errors import CheckpointError, ConfigError, ConfigTypeError, ShapeError
 from ..gradients import numerical_gradient
 from ..layers import Layer, LossLayer, SoftmaxWithLoss
 from ..layers.base import check_input_dtype
@@ -84,9 +84,9 @@ def _name_layers(layers: Any) -> "OrderedDict[str, Layer]":
     named: OrderedDict[str, Layer] = OrderedDict()
     for name, layer in items:
         if name in named:
-            raise ValueError(f"two layers are named {name!r}; layer names must be unique")
+            raise ConfigError(f"two layers are named {name!r}; layer names must be unique")
         if not hasattr(layer, "forward") or not hasattr(layer, "backward"):
-            raise TypeError(f"layer {name!r} ({type(layer).__name__}) has no forward/backward")
+            raise ConfigTypeError(f"layer {name!r} ({type(layer).__name__}) has no forward/backward")
         named[name] = layer
     return named
 
@@ -105,7 +105,7 @@ def _number_parameters(layers: Mapping[str, Layer], slot: str) -> "OrderedDict[s
         for name in getattr(layer, slot, {}):
             key = f"{name}{max(number, 1)}"
             if key in index:
-                raise ValueError(f"parameter name {key!r} would be used twice (layer {layer_name!r})")
+                raise ConfigError(f"parameter name {key!r} would be used twice (layer {layer_name!r})")
             index[key] = (layer, name)
     return index
 
@@ -129,7 +129,7 @@ class Sequential:
         if isinstance(weight_decay_lambda, bool) or not isinstance(weight_decay_lambda, (int, float, np.number)) or not (
             math.isfinite(weight_decay_lambda) and weight_decay_lambda >= 0
         ):
-            raise ValueError(
+            raise ConfigError(
                 f"{type(self).__name__}: weight_decay_lambda must be a finite number >= 0, got {weight_decay_lambda!r}"
             )
         self.weight_decay_lambda = weight_decay_lambda

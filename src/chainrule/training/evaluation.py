@@ -8,7 +8,7 @@ import numpy as np
 
 from ..backend import Array, to_numpy
 from ..checks import check_batch_size, check_same_length
-from ..errors import LabelError
+from ..errors import ConfigError, LabelError
 
 
 def predict_labels(net: Any, x: Array, batch_size: int = 1000) -> np.ndarray:
@@ -24,7 +24,7 @@ def evaluate(net: Any, x: Array, t: Array, batch_size: int = 1000) -> tuple[floa
     check_same_length(x, t, "evaluate")
     n = len(x)
     if n == 0:
-        raise ValueError("evaluate: the dataset is empty")
+        raise ConfigError("evaluate: the dataset is empty: expected at least 1 sample, got 0")
     total_loss, correct = 0.0, 0
     for i in range(0, n, batch_size):
         xb, tb = x[i : i + batch_size], t[i : i + batch_size]

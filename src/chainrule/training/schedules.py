@@ -11,6 +11,7 @@ import math
 from typing import Any, Callable
 
 from ..checks import check_positive_int
+from ..errors import ConfigError
 
 Schedule = Callable[[int], float]
 
@@ -21,7 +22,7 @@ def _check_rate(value: Any, label: str, where: str, *, upper: float | None = Non
         valid = valid and value <= upper
     if not valid:
         bound = "a positive finite number" if upper is None else f"in (0, {upper:g}]"
-        raise ValueError(f"{where}: {label} must be {bound}, got {value!r}")
+        raise ConfigError(f"{where}: {label} must be {bound}, got {value!r}")
 
 
 def constant(lr: float) -> Schedule:
@@ -38,7 +39,7 @@ def cosine(lr: float, epochs: int, final_fraction: float = 0.0) -> Schedule:
     _check_rate(lr, "lr", "cosine schedule")
     check_positive_int(epochs, "epochs", "cosine schedule")
     if isinstance(final_fraction, bool) or not isinstance(final_fraction, (int, float)) or not 0 <= final_fraction <= 1:
-        raise ValueError(f"cosine schedule: final_fraction must be in [0, 1], got {final_fraction!r}")
+        raise ConfigError(f"cosine schedule: final_fraction must be in [0, 1], got {final_fraction!r}")
     floor = lr * final_fraction
     return lambda epoch: floor + (lr - floor) * 0.5 * (1 + math.cos(math.pi * epoch / max(epochs, 1)))
 
@@ -62,4 +63,4 @@ def make_schedule(name: str, lr: float, epochs: int) -> Schedule:
         return cosine(lr, epochs)
     if name == "step":
         return step(lr, every=max(epochs // 3, 1))
-    raise ValueError(f"unknown learning-rate schedule {name!r}: expected one of {sorted(SCHEDULES)}")
+    raise ConfigError(f"unknown learning-rate schedule {name!r}: expected one of {sorted(SCHEDULES)}")

@@ -14,7 +14,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..backend import Array, to_numpy
-from ..errors import NonFiniteError
+from ..checks import check_same_length
+from ..errors import ConfigError, NonFiniteError
 from ..progress import progress_bar
 from .evaluation import evaluate
 from .health import DIVERGENCE_FACTOR, DivergenceGuard, check_finite_data, check_finite_start, diagnose_nonfinite, named
@@ -50,7 +51,7 @@ class Trainer:
         eval_batch_size: int = 1000,
     ) -> None:
         if epochs < 1 or batch_size < 1 or eval_batch_size < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"Trainer: epochs, batch_size and eval_batch_size must be >= 1, got {epochs}, {batch_size}, {eval_batch_size}"
             )
         self.net, self.optimizer = net, optimizer
@@ -68,14 +69,13 @@ class Trainer:
         on_epoch_end: EpochCallback | None = None,
     ) -> History:
         """Train until ``epochs`` epochs are done in total (a given ``history`` counts as done)."""
-        if len(x_train) != len(t_train):
-            raise ValueError(f"Trainer.fit: {len(x_train)} training samples but {len(t_train)} labels")
+        check_same_length(x_train, t_train, "Trainer.fit")
         history = history if history is not None else History()
         xp = self.net.xp
         # Move the data to the network's device once, not once per batch.
         x_train, t_train = xp.asarray(x_train), xp.asarray(t_train)
         if (x_test is None) != (t_test is None):
-            raise ValueError("Trainer.fit: give both x_test and t_test, or neither")
+            raise ConfigError("Trainer.fit: give both x_test and t_test, or neither")
         if x_test is not None:
             x_test, t_test = xp.asarray(x_test), xp.asarray(t_test)
         arrays = named([("x_train", x_train), ("t_train", t_train), ("x_test", x_test), ("t_test", t_test)])
