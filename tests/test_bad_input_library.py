@@ -41,6 +41,7 @@ from chainrule.layers import (
     SoftmaxWithLoss,
     Tanh,
     col2im,
+    im2col,
 )
 from chainrule.nets import MultiLayerNet, Sequential, SimpleConvNet, TwoLayerNet
 from chainrule.optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop, make_optimizer
@@ -267,6 +268,7 @@ CASES: list[Case] = [
     ("bn-features", lambda: bn().forward(np.ones((4, 5))), ShapeError, ["BatchNormalization", "(N, 3)", "(4, 5)"]),
     ("bn-momentum", lambda: bn(momentum=1.5), ValueError, ["BatchNormalization", "momentum", "[0, 1]", "1.5"]),
     ("bn-eps", lambda: bn(eps=0.0), ValueError, ["BatchNormalization", "eps", "positive", "0.0"]),
+    ("bn-eps-inf", lambda: bn(eps=math.inf), ValueError, ["BatchNormalization", "eps", "positive finite", "inf"]),
     ("bn-int-gamma", lambda: BatchNormalization(np.ones(3, int), np.zeros(3)), DTypeError, ["BatchNormalization", "gamma", "int64", "float32"]),
     ("bn-beta-shape", lambda: BatchNormalization(np.ones(3), np.zeros(4)), ShapeError, ["BatchNormalization", "beta", "(3,)", "(4,)"]),
     ("bn-complex-x", lambda: bn().forward(F * 1j), DTypeError, ["BatchNormalization", "complex128"]),
@@ -295,6 +297,8 @@ CASES: list[Case] = [
     ("pool-stride-float", lambda: Pooling(2, 2, stride=1.5), ValueError, ["Pooling", "stride", "1.5"]),
     ("pool-object-x", lambda: Pooling(2, 2).forward(images().astype(object)), DTypeError, ["Pooling.forward", "object"]),
     ("avgpool-dout-shape", lambda: forwarded(AvgPooling(2, 2, stride=2), images()).backward(np.ones((2, 1, 3, 3))), ShapeError, ["AvgPooling.backward", "(2, 1, 2, 2)", "(2, 1, 3, 3)"]),
+    ("im2col-stride-zero", lambda: im2col(images(), 3, 3, stride=0), ValueError, ["im2col", "stride", "positive integer", "0"]),
+    ("col2im-input-shape", lambda: col2im(np.ones((9, 9)), (5, 5), 3, 3), ShapeError, ["col2im", "(N, C, H, W)", "(5, 5)"]),
     ("col2im-shape", lambda: col2im(np.ones((5, 9)), (1, 1, 5, 5), 3, 3), ShapeError, ["col2im", "(9, 9)", "(5, 9)"]),
     # ---- functions ----
     ("cee-label-high", lambda: cross_entropy_error(np.full((2, 3), 1 / 3), np.array([0, 3])), LabelError, ["cross_entropy_error", "[0, 2]", "3"]),
@@ -402,7 +406,9 @@ CASES: list[Case] = [
     ("confusion-too-high", lambda: confusion_matrix(np.array([0, 1]), np.array([0, 3]), 3), LabelError, ["confusion_matrix", "predicted", "[0, 2]", "3"]),
     ("confusion-lengths", lambda: confusion_matrix(np.array([0, 1, 2]), np.array([0, 1]), 3), LabelError, ["confusion_matrix", "(3,)", "(2,)"]),
     # ---- training ----
-    ("trainer-epochs-zero", lambda: Trainer(net(), SGD(), epochs=0), ValueError, ["Trainer", "epochs", ">= 1", "0"]),
+    ("trainer-epochs-zero", lambda: Trainer(net(), SGD(), epochs=0), ValueError, ["Trainer", "epochs", "positive integer", "0"]),
+    ("trainer-batch-float", lambda: Trainer(net(), SGD(), batch_size=2.5), ValueError, ["Trainer", "batch_size", "positive integer", "2.5"]),
+    ("trainer-seed-negative", lambda: Trainer(net(), SGD(), seed=-1), ValueError, ["Trainer", "seed", "non-negative", "-1"]),
     ("trainer-lengths", lambda: trainer_fit(blobs()[0], blobs()[1][:50]), LabelError, ["Trainer.fit", "60 samples", "50 targets"]),
     ("trainer-nan-data", lambda: trainer_fit(with_nan(blobs()[0], (17, 2)), blobs()[1]), DataError, ["Trainer.fit", "x_train", "NaN", "sample 17"]),
     ("trainer-inf-test-data", lambda: trainer_fit(*blobs(), with_nan(blobs()[0], (3, 0)), blobs()[1]), DataError, ["Trainer.fit", "x_test", "sample 3"]),

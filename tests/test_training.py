@@ -149,7 +149,7 @@ def test_confusion_matrix():
 
 
 def test_bad_trainer_arguments():
-    with pytest.raises(ValueError, match="epochs, batch_size"):
+    with pytest.raises(ValueError, match="Trainer: epochs must be a positive integer, got 0"):
         Trainer(make(), SGD(), epochs=0)
     with pytest.raises(ValueError, match="Trainer.fit: 10 samples but 9 targets"):
         Trainer(make(), SGD(), verbose=0).fit(np.zeros((10, 8)), np.zeros(9, dtype=int))

@@ -105,6 +105,7 @@ def _unpad(image: Array, pad: int) -> Array:
 
 def im2col(input_data: Array, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0) -> Array:
     """The textbook's im2col: ``(N, C, H, W)`` -> ``(N*OH*OW, C*FH*FW)``, one row per window."""
+    _check_geometry(stride, pad, "im2col")
     out_h, out_w = _output_hw(input_data, filter_h, filter_w, stride, pad, "im2col")
     view = _windows(_pad(input_data, pad), filter_h, filter_w, stride, out_h, out_w)
     n = input_data.shape[0]
@@ -113,6 +114,9 @@ def im2col(input_data: Array, filter_h: int, filter_w: int, stride: int = 1, pad
 
 def col2im(col: Array, input_shape: tuple[int, ...], filter_h: int, filter_w: int, stride: int = 1, pad: int = 0) -> Array:
     """The adjoint of :func:`im2col`: sum each row's entries back where they came from in the image."""
+    _check_geometry(stride, pad, "col2im")
+    if len(input_shape) != 4:
+        raise ShapeError(f"col2im: input_shape must be (N, C, H, W), got {tuple(input_shape)}")
     n, c, h, w = input_shape
     out_h, out_w = conv_output_size(h, filter_h, stride, pad), conv_output_size(w, filter_w, stride, pad)
     if tuple(col.shape) != (n * out_h * out_w, c * filter_h * filter_w):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..backend import Array, array_module
 from ..errors import ConfigError, ShapeError
 from .base import Layer, check_input_dtype, check_parameter_dtype
@@ -51,8 +53,8 @@ class BatchNormalization(Layer):
                 )
         if not 0 <= momentum <= 1:
             raise ConfigError(f"BatchNormalization: momentum must be in [0, 1], got {momentum}")
-        if not eps > 0:
-            raise ConfigError(f"BatchNormalization: eps must be positive, got {eps}")
+        if not (eps > 0 and math.isfinite(eps)):  # eps=inf would scale every output to beta
+            raise ConfigError(f"BatchNormalization: eps must be a positive finite number, got {eps}")
         self.params["gamma"] = gamma
         self.params["beta"] = beta
         self.buffers["running_mean"] = running_mean

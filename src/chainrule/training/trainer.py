@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..backend import Array, to_numpy
-from ..checks import check_same_length
+from ..checks import check_positive_int, check_same_length, is_integer
 from ..errors import ConfigError, NonFiniteError
 from ..progress import progress_bar
 from .evaluation import evaluate
@@ -50,10 +50,10 @@ class Trainer:
         verbose: int = 1,
         eval_batch_size: int = 1000,
     ) -> None:
-        if epochs < 1 or batch_size < 1 or eval_batch_size < 1:
-            raise ConfigError(
-                f"Trainer: epochs, batch_size and eval_batch_size must be >= 1, got {epochs}, {batch_size}, {eval_batch_size}"
-            )
+        for label, value in (("epochs", epochs), ("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
+            check_positive_int(value, label, "Trainer")
+        if not is_integer(seed) or seed < 0:  # NumPy's seed sequences take non-negative integers
+            raise ConfigError(f"Trainer: seed must be a non-negative integer, got {seed!r}")
         self.net, self.optimizer = net, optimizer
         self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
         self.lr_schedule, self.verbose, self.eval_batch_size = lr_schedule, verbose, eval_batch_size
