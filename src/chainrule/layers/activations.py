@@ -27,7 +27,7 @@ class Relu(Layer):
     def forward(self, x: Array) -> Array:
         xp = array_module(x)
         x = xp.asarray(x)  # a Python number becomes a 0-d array, so ~mask is a logical not
-        check_input_dtype(f"{self.name}.forward", x)
+        check_input_dtype(self, x)
         self.mask = x <= 0
         return xp.maximum(x, 0)
 
@@ -50,7 +50,7 @@ class LeakyRelu(Layer):
     def forward(self, x: Array) -> Array:
         xp = array_module(x)
         x = xp.asarray(x)
-        check_input_dtype(f"{self.name}.forward", x)
+        check_input_dtype(self, x)
         self.mask = x <= 0
         return xp.where(self.mask, self.alpha * x, x)
 
@@ -68,7 +68,7 @@ class Sigmoid(Layer):
         self.out: Array = None
 
     def forward(self, x: Array) -> Array:
-        check_input_dtype(f"{self.name}.forward", x)
+        check_input_dtype(self, x)
         self.out = sigmoid(x)
         return self.out
 
@@ -86,7 +86,7 @@ class Tanh(Layer):
         self.out: Array = None
 
     def forward(self, x: Array) -> Array:
-        check_input_dtype(f"{self.name}.forward", x)
+        check_input_dtype(self, x)
         self.out = array_module(x).tanh(x)
         return self.out
 

@@ -60,7 +60,7 @@ class Affine(Layer):
     def forward(self, x: Array) -> Array:
         W, b = self.params["W"], self.params["b"]
         in_features = W.shape[0]
-        check_input_dtype(f"{self.name}.forward", x)
+        check_input_dtype(self, x)
         if x.ndim == 0 or x.size != x.shape[0] * in_features:
             raise ShapeError(
                 f"Affine.forward: expected a batch (N, ...) with {in_features} features per sample "

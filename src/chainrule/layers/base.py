@@ -31,13 +31,18 @@ def check_parameter_dtype(layer: str, label: str, array: Any) -> None:
         )
 
 
-def check_input_dtype(layer: str, x: Any, label: str = "x") -> None:
-    """Refuse complex, object and string inputs; one attribute read, no scan of the data."""
+def check_input_dtype(owner: Any, x: Any, label: str = "x", method: str = "forward") -> None:
+    """Refuse complex, object and string inputs: one attribute read, no scan of the data.
+
+    ``owner`` (a layer, a network or a name) is only turned into text when the check fails, so
+    the passing path, run on every forward, costs no string formatting.
+    """
     dtype = getattr(x, "dtype", None)
     if dtype is not None and dtype.kind not in _REAL_KINDS:
+        name = owner if isinstance(owner, str) else getattr(owner, "name", type(owner).__name__)
         raise DTypeError(
-            f"{layer}: {label} has dtype {dtype}; expected real numbers: float32 or float64 "
-            "(integer and bool arrays are promoted)"
+            f"{name}.{method}: {label} has dtype {dtype}; expected real numbers: float32 or "
+            "float64 (integer and bool arrays are promoted)"
         )
 
 
@@ -101,7 +106,7 @@ class Layer:
         """Upstream gradients must have the shape of this layer's output (and, with ``real``,
         real values: the arithmetic layers also take object arrays of exact numbers)."""
         if real:
-            check_input_dtype(f"{self.name}.backward", dout, "dout")
+            check_input_dtype(self, dout, "dout", "backward")
         shape = getattr(dout, "shape", ())
         if tuple(shape) != tuple(expected_shape):
             raise ShapeError(

@@ -36,7 +36,7 @@ def _check_geometry(stride: Any, pad: Any, layer: str) -> None:
 
 def _output_hw(x: Array, filter_h: int, filter_w: int, stride: int, pad: int, layer: str) -> tuple[int, int]:
     """``(OH, OW)`` for a 4-D ``x``, or a ShapeError naming ``layer`` when the window cannot fit."""
-    check_input_dtype(f"{layer}.forward", x)
+    check_input_dtype(layer, x)
     if getattr(x, "ndim", 0) != 4:
         raise ShapeError(f"{layer}.forward: expected a batch of images (N, C, H, W), got shape {getattr(x, 'shape', ())}")
     height, width = x.shape[2] + 2 * pad, x.shape[3] + 2 * pad

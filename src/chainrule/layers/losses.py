@@ -24,7 +24,7 @@ class Softmax(Layer):
         self.out: Array = None
 
     def forward(self, x: Array) -> Array:
-        check_input_dtype(f"{self.name}.forward", x)
+        check_input_dtype(self, x)
         self.out = softmax(x)
         return self.out
 
@@ -79,7 +79,7 @@ class SoftmaxWithLoss(LossLayer):
 
     def forward(self, x: Array, t: Any) -> Array:
         xp = array_module(x)
-        check_input_dtype(f"{self.name}.forward", x)
+        check_input_dtype(self, x)
         self._x_shape = x.shape
         x = _as_batch(x, self.name)
         self.t, self._labels = check_targets(x, t, self.name)
@@ -124,8 +124,8 @@ class MeanSquaredError(LossLayer):
     def forward(self, y: Array, t: Any) -> Array:
         xp = array_module(y)
         t = xp.asarray(t)
-        check_input_dtype(f"{self.name}.forward", y, "y")
-        check_input_dtype(f"{self.name}.forward", t, "t")
+        check_input_dtype(self, y, "y")
+        check_input_dtype(self, t, "t")
         if t.shape != y.shape:
             raise ShapeError(f"{self.name}.forward: targets must have the shape of y {y.shape}, got {t.shape}")
         self.diff = y - t

@@ -92,7 +92,7 @@ class BatchNormalization(Layer):
     def _axes_and_shape(self, x: Array) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """The axes statistics are taken over, and the shape ``gamma`` broadcasts as."""
         features = self.params["gamma"].shape[0]
-        check_input_dtype(self.name, x)
+        check_input_dtype(self, x)
         if getattr(x, "ndim", 0) not in (2, 4) or x.shape[1] != features:
             raise ShapeError(
                 f"{self.name}: expected (N, {features}) or (N, {features}, H, W) to match gamma of "

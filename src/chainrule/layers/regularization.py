@@ -49,7 +49,7 @@ class Dropout(Layer):
         return mask
 
     def forward(self, x: Array) -> Array:
-        check_input_dtype(f"{self.name}.forward", x)
+        check_input_dtype(self, x)
         self.x_shape = x.shape
         if not self.training:
             self.keep = None

@@ -17,7 +17,7 @@ class Flatten(Layer):
         self.x_shape: tuple[int, ...] | None = None
 
     def forward(self, x: Array) -> Array:
-        check_input_dtype(f"{self.name}.forward", x)
+        check_input_dtype(self, x)
         if getattr(x, "ndim", 0) < 1:
             raise ShapeError(f"{self.name}.forward: expected a batch (N, ...), got shape {getattr(x, 'shape', ())}")
         self.x_shape = x.shape

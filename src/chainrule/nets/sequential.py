@@ -192,7 +192,7 @@ class Sequential:
 
     def _as_input(self, x: Any) -> Array:
         # Checked before the cast: casting would drop an imaginary part or parse strings.
-        check_input_dtype(f"{type(self).__name__}.forward", x if hasattr(x, "dtype") else np.asarray(x))
+        check_input_dtype(self, x if hasattr(x, "dtype") else np.asarray(x))
         dtype = self.dtype
         return self.xp.asarray(x) if dtype is None else self.xp.asarray(x, dtype=dtype)
 
