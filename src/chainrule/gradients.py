@@ -34,7 +34,9 @@ def numerical_gradient(f: Callable[[Array], Any], x: Array, h: float = 1e-4) -> 
 
     ``x`` must be a floating-point array: perturbing an integer array in place would truncate
     ``x + h`` back to ``x`` (a gradient of 0 or nonsense), and a float copy would not be seen by
-    an ``f`` that reads ``x`` through a closure. Convert first: ``x = x.astype(float)``.
+    an ``f`` that reads ``x`` through a closure. Convert first: ``x = x.astype(float)``. For the
+    same reason a step ``h`` that ``x``'s dtype cannot resolve (1e-6 on a float32 value of 100)
+    is an error rather than a gradient of 0.
     """
     _check_step(h, "numerical_gradient")
     dtype = getattr(x, "dtype", None)
@@ -48,10 +50,18 @@ def numerical_gradient(f: Callable[[Array], Any], x: Array, h: float = 1e-4) -> 
     for idx in np.ndindex(*x.shape):
         original = x[idx].copy()
         x[idx] = original + h
+        unchanged = bool(x[idx] == original)
         f_plus = float(f(x))
         x[idx] = original - h
+        unchanged |= bool(x[idx] == original)
         f_minus = float(f(x))
         x[idx] = original
+        if unchanged:  # h is below the dtype's resolution at this value: the difference would be 0
+            raise ConfigError(
+                f"numerical_gradient: h={h!r} is too small for {x.dtype}: x[{idx}] = {float(original)!r} "
+                f"does not change when h is added or subtracted; expected h larger than "
+                f"{float(abs(original)) * float(np.finfo(x.dtype).eps):.3g} (or use float64)"
+            )
         grad[idx] = (f_plus - f_minus) / (2 * h)
     return grad
 

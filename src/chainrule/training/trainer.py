@@ -70,6 +70,8 @@ class Trainer:
     ) -> History:
         """Train until ``epochs`` epochs are done in total (a given ``history`` counts as done)."""
         check_same_length(x_train, t_train, "Trainer.fit")
+        if len(x_train) == 0:
+            raise ConfigError("Trainer.fit: x_train is empty: expected at least 1 training sample, got 0")
         history = history if history is not None else History()
         xp = self.net.xp
         # Move the data to the network's device once, not once per batch.
