@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from chainrule import errors
-from chainrule.data import MNIST, load_idx_dataset, load_mnist, read_idx, write_fake_dataset, write_idx
+from chainrule.data import load_idx_dataset, load_mnist, read_idx, write_fake_dataset, write_idx
 from chainrule.functions import cross_entropy_error, mean_squared_error
 from chainrule.gradients import compare_gradients, gradcheck, numerical_gradient
 from chainrule.layers import (
@@ -52,7 +52,6 @@ ShapeError, DTypeError, LabelError = errors.ShapeError, errors.DTypeError, error
 DataError, CheckpointError, NonFiniteError = errors.DataError, errors.CheckpointError, errors.NonFiniteError
 NotForwardedError = errors.NotForwardedError
 
-RNG = np.random.default_rng(0)
 F = np.ones((2, 3))  # a float64 batch of 2 samples with 3 features
 
 
