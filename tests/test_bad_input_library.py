@@ -378,6 +378,8 @@ CASES: list[Case] = [
     ("net-load-nan", lambda: net().load_state_dict(net_state(b1=np.full(3, np.nan))), CheckpointError, ["load_state_dict", "b1", "NaN"]),
     ("net-load-strings", lambda: net().load_state_dict(net_state(b2=np.array(["1", "2"]))), CheckpointError, ["load_state_dict", "b2", "<U1"]),
     ("net-params-shape", lambda: net().params.__setitem__("W1", np.ones((3, 4))), ShapeError, ["W1", "(4, 3)", "(3, 4)"]),
+    ("net-params-complex", lambda: net().params.__setitem__("b1", np.zeros(3, complex)), DTypeError, ["params['b1']", "float64", "complex128"]),
+    ("net-params-int", lambda: net().params.__setitem__("W2", np.zeros((3, 2), int)), DTypeError, ["params['W2']", "float32", "int64"]),
     ("sequential-duplicate-names", lambda: Sequential([("A", Relu()), ("A", Relu())]), ValueError, ["'A'", "unique"]),
     # ---- data: IDX files ----
     ("idx-not-idx", lambda: read_idx(idx_file(b"PK\x03\x04 not an idx file")), DataError, ["bad.idx", "0x00 0x00", "0x50 0x4b"]),
@@ -404,6 +406,7 @@ CASES: list[Case] = [
     ("predict-labels-batch-zero", lambda: predict_labels(net(), blobs()[0], batch_size=0), ValueError, ["predict_labels", "batch_size", "0"]),
     ("confusion-negative", lambda: confusion_matrix(np.array([0, -1]), np.array([0, 1]), 3), LabelError, ["confusion_matrix", "true", "[0, 2]", "-1"]),
     ("confusion-too-high", lambda: confusion_matrix(np.array([0, 1]), np.array([0, 3]), 3), LabelError, ["confusion_matrix", "predicted", "[0, 2]", "3"]),
+    ("confusion-classes-zero", lambda: confusion_matrix(np.array([0]), np.array([0]), 0), ValueError, ["confusion_matrix", "classes", "positive integer", "0"]),
     ("confusion-lengths", lambda: confusion_matrix(np.array([0, 1, 2]), np.array([0, 1]), 3), LabelError, ["confusion_matrix", "(3,)", "(2,)"]),
     # ---- training ----
     ("trainer-epochs-zero", lambda: Trainer(net(), SGD(), epochs=0), ValueError, ["Trainer", "epochs", "positive integer", "0"]),

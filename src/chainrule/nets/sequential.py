@@ -20,7 +20,7 @@ from ..checks import check_batch_size, check_same_length
 from ..errors import CheckpointError, ConfigError, ConfigTypeError, ShapeError
 from ..gradients import numerical_gradient
 from ..layers import Layer, LossLayer, SoftmaxWithLoss
-from ..layers.base import check_input_dtype
+from ..layers.base import check_input_dtype, check_parameter_dtype
 
 
 class ParamsView(MutableMapping):
@@ -44,7 +44,9 @@ class ParamsView(MutableMapping):
         layer, name = self._index[key]
         current = getattr(layer, self._slot)[name]
         if value is not current and tuple(getattr(value, "shape", ())) != tuple(current.shape):
-            raise ShapeError(f"params[{key!r}]: expected shape {tuple(current.shape)}, got {tuple(value.shape)}")
+            raise ShapeError(f"params[{key!r}]: expected shape {tuple(current.shape)}, got {tuple(getattr(value, 'shape', ()))}")
+        if self._slot == "params":  # a complex or integer weight would compute, and be wrong or frozen
+            check_parameter_dtype(f"params[{key!r}]", "the new value", value)
         getattr(layer, self._slot)[name] = value
 
     def __delitem__(self, key: str) -> None:

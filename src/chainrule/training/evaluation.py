@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import Array, to_numpy
-from ..checks import check_batch_size, check_same_length
+from ..checks import check_batch_size, check_positive_int, check_same_length
 from ..errors import ConfigError, LabelError
 
 
@@ -37,6 +37,7 @@ def evaluate(net: Any, x: Array, t: Array, batch_size: int = 1000) -> tuple[floa
 
 def confusion_matrix(true: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
     """``m[i, j]`` counts samples of class ``i`` predicted as ``j``."""
+    check_positive_int(classes, "classes", "confusion_matrix")
     true, predicted = np.asarray(true), np.asarray(predicted)
     if true.shape != predicted.shape or true.ndim != 1:
         raise LabelError(
