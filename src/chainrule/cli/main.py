@@ -15,7 +15,7 @@ from typing import Sequence
 from .. import __version__
 from ..errors import ChainruleError, UsageError
 
-COMMANDS = ["train", "evaluate", "demo", "graph", "gradcheck", "bench"]
+COMMANDS = ["train", "evaluate", "demo", "graph", "explain", "gradcheck", "bench"]
 
 DESCRIPTION = """\
 chainrule: neural networks as the error backpropagation method explains them.
@@ -26,6 +26,7 @@ examples:
   chainrule evaluate runs/mnist-mlp
   chainrule demo apple-orange     forward total and every gradient of the shopping graph
   chainrule graph apple-orange --trace   the chain rule step by step; writes apple-orange.svg
+  chainrule explain apple-orange  an interactive page: watch the forward and backward pass
   chainrule gradcheck             backprop vs numerical gradients of TwoLayerNet
   chainrule COMMAND --help        options of one command
 """

@@ -14,3 +14,11 @@ def size_list(text: str) -> list[int]:
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
     return sizes
+
+
+def assignment(text: str) -> tuple[str, str]:
+    """``"apple=150"`` -> ``("apple", "150")``: an input's name and its value as typed (parsed by the graph)."""
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE such as apple=150, got {text!r}")
+    return name.strip(), value.strip()

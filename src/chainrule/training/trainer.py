@@ -12,11 +12,11 @@ import time
 from typing import Any, Callable
 
 import numpy as np
+from tqdm import tqdm
 
 from ..backend import Array, to_numpy
 from ..checks import check_positive_int, check_same_length, is_integer
 from ..errors import ConfigError, NonFiniteError
-from ..progress import progress_bar
 from .evaluation import evaluate
 from .health import DIVERGENCE_FACTOR, DivergenceGuard, check_finite_data, check_finite_start, diagnose_nonfinite, named
 from .history import History
@@ -114,7 +114,7 @@ class Trainer:
         steps = math.ceil(n / self.batch_size)
         total_loss, correct = 0.0, 0
         losses, hits = [], []  # device scalars, summed once per epoch (no per-step sync on a GPU)
-        bar = progress_bar(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", enabled=None if self.verbose == 1 else False, leave=False)
+        bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", disable=None if self.verbose == 1 else True, leave=False)  # None: only on a terminal
         with bar:
             for step in range(steps):
                 index = order[step * self.batch_size : (step + 1) * self.batch_size]
