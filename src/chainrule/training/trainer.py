@@ -15,8 +15,10 @@ import numpy as np
 from tqdm import tqdm
 
 from ..backend import Array, to_numpy
-from ..errors import NonFiniteError
+from ..checks import check_positive_int, check_same_length, is_integer
+from ..errors import ConfigError, NonFiniteError
 from .evaluation import evaluate
+from .health import DIVERGENCE_FACTOR, DivergenceGuard, check_finite_data, check_finite_start, diagnose_nonfinite, named
 from .history import History
 from .schedules import Schedule
 
@@ -28,7 +30,13 @@ class Trainer:
 
     ``verbose``: 0 silent, 1 a progress bar per epoch plus a summary line, 2 the summary line
     only. ``eval_batch_size`` bounds the memory used to evaluate the test set.
+
+    ``fit`` refuses data holding NaN or inf, and stops with a
+    :class:`~chainrule.errors.DivergenceError` naming the cause when a step's loss is not finite
+    or exceeds ``divergence_factor`` times the first step's (see :mod:`chainrule.training.health`).
     """
+
+    divergence_factor: float = DIVERGENCE_FACTOR
 
     def __init__(
         self,
@@ -42,10 +50,10 @@ class Trainer:
         verbose: int = 1,
         eval_batch_size: int = 1000,
     ) -> None:
-        if epochs < 1 or batch_size < 1 or eval_batch_size < 1:
-            raise ValueError(
-                f"Trainer: epochs, batch_size and eval_batch_size must be >= 1, got {epochs}, {batch_size}, {eval_batch_size}"
-            )
+        for label, value in (("epochs", epochs), ("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
+            check_positive_int(value, label, "Trainer")
+        if not is_integer(seed) or seed < 0:  # NumPy's seed sequences take non-negative integers
+            raise ConfigError(f"Trainer: seed must be a non-negative integer, got {seed!r}")
         self.net, self.optimizer = net, optimizer
         self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
         self.lr_schedule, self.verbose, self.eval_batch_size = lr_schedule, verbose, eval_batch_size
@@ -61,14 +69,21 @@ class Trainer:
         on_epoch_end: EpochCallback | None = None,
     ) -> History:
         """Train until ``epochs`` epochs are done in total (a given ``history`` counts as done)."""
-        if len(x_train) != len(t_train):
-            raise ValueError(f"Trainer.fit: {len(x_train)} training samples but {len(t_train)} labels")
+        check_same_length(x_train, t_train, "Trainer.fit")
+        if len(x_train) == 0:
+            raise ConfigError("Trainer.fit: x_train is empty: expected at least 1 training sample, got 0")
         history = history if history is not None else History()
         xp = self.net.xp
         # Move the data to the network's device once, not once per batch.
         x_train, t_train = xp.asarray(x_train), xp.asarray(t_train)
+        if (x_test is None) != (t_test is None):
+            raise ConfigError("Trainer.fit: give both x_test and t_test, or neither")
         if x_test is not None:
             x_test, t_test = xp.asarray(x_test), xp.asarray(t_test)
+        arrays = named([("x_train", x_train), ("t_train", t_train), ("x_test", x_test), ("t_test", t_test)])
+        check_finite_data(arrays, "Trainer.fit")
+        check_finite_start(self.net, self.optimizer, "Trainer.fit")
+        self._guard = DivergenceGuard(self.divergence_factor)
         for epoch in range(len(history), self.epochs):
             started = time.perf_counter()
             lr = self._set_learning_rate(epoch)
@@ -104,13 +119,12 @@ class Trainer:
             for step in range(steps):
                 index = order[step * self.batch_size : (step + 1) * self.batch_size]
                 xb, tb = x[index], t[index]
+                where = f"training stopped at epoch {epoch + 1}, step {step + 1}"
                 try:
                     grads = net.gradient(xb, tb)
-                except NonFiniteError as error:
-                    raise NonFiniteError(
-                        f"training stopped at epoch {epoch + 1}, step {step + 1}: {error}. "
-                        f"The learning rate ({self.optimizer.lr:g}) is probably too large."
-                    ) from None
+                except NonFiniteError:
+                    raise diagnose_nonfinite(net, self.optimizer, where, "the loss is NaN or inf") from None
+                self._guard.check(float(net.last_loss), net, self.optimizer, where)  # before the update
                 self.optimizer.update(net.params, grads)
                 losses.append(net.last_loss * len(index))
                 labels = tb if tb.ndim == 1 else tb.argmax(axis=1)
