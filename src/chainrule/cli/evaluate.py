@@ -14,6 +14,7 @@ from ..models import IMAGE_MODELS, build_model
 from ..plots import INSTALL_HINT, matplotlib_available, plot_confusion_matrix
 from ..training import confusion_matrix, evaluate, predict_labels
 from .datasets import CLASS_NAMES, add_data_arguments, load_dataset
+from .types import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "confusion matrix; write evaluation.json and confusion_matrix.png into RUN_DIR.",
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a directory written by `chainrule train`")
-    parser.add_argument("--batch-size", type=int, default=1000, help="evaluation batch size, bounds memory (default: %(default)s)")
+    parser.add_argument("--batch-size", type=positive_int, default=1000, help="evaluation batch size, bounds memory (default: %(default)s)")
     add_data_arguments(parser)
     parser.set_defaults(func=run, dataset=None)
 

@@ -19,8 +19,10 @@ from ..plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
 from ..runs import fresh_run_dir, latest_run_dir, load_history, save_history
 from ..training import Trainer, make_schedule
 from ..training.schedules import SCHEDULES
-from .datasets import add_data_arguments, load_dataset
-from .types import size_list
+from .datasets import add_data_arguments, data_location, load_dataset
+from .types import (
+    available_backend, non_negative_float, positive_float, positive_int, probability, seed, size_list,
+)
 
 def _recipes_text() -> str:
     return "\n".join(
@@ -38,8 +40,8 @@ examples:
   chainrule evaluate runs/mnist-mlp                 accuracy and confusion matrix of a saved run
   mpiexec -n 4 chainrule train --distributed        data-parallel on 4 processes (the mpi extra; docs/distributed.md)
 
-Data is read from --data-dir, $CHAINRULE_DATA, or the user cache, and downloaded (with checksum
-checks) if it is in none of them.
+Data is read from --data-dir alone when it is given; otherwise from $CHAINRULE_DATA or the user
+cache, and downloaded (with checksum checks) if it is in neither. The first line says which folder.
 """
 
 # Each model's default recipe; any option given on the command line overrides its part.
@@ -73,21 +75,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--weight-init", metavar="he|xavier|STD", type=_weight_init,
                        help="initial weight scale: he (ReLU), xavier (sigmoid/tanh) or a standard deviation "
                        "(default: by activation for mlp and cnn, 0.01 for two-layer as in the book)")
-    model.add_argument("--dropout", type=float, metavar="RATIO", help="mlp: dropout after each hidden layer (deep-cnn: default 0.5)")
+    model.add_argument("--dropout", type=probability, metavar="RATIO", help="mlp: dropout after each hidden layer (deep-cnn: default 0.5)")
     model.add_argument("--batchnorm", action="store_true", help="mlp: batch normalisation before each hidden activation")
-    model.add_argument("--weight-decay", type=float,
+    model.add_argument("--weight-decay", type=non_negative_float,
                        help="L2 weight decay λ: the optimizer adds λ·W to the gradient of every weight "
                        "matrix and convolution kernel, not biases (default: the recipe's)")
     model.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="(default: %(default)s)")
     fit = parser.add_argument_group("training (defaults: the model's recipe, listed below)")
     fit.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="update rule")
-    fit.add_argument("--lr", type=float, help="learning rate (the optimizer's own default when the recipe's optimizer is replaced)")
+    fit.add_argument("--lr", type=positive_float, help="learning rate (the optimizer's own default when the recipe's optimizer is replaced)")
     fit.add_argument("--schedule", choices=sorted(SCHEDULES), help="learning-rate schedule over the epochs")
-    fit.add_argument("--epochs", type=int, help="total number of epochs (with --resume: how far to continue)")
-    fit.add_argument("--batch-size", type=int, help="samples per mini-batch")
-    fit.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling and dropout; same seed, same weights (default: 0)")
-    fit.add_argument("--limit", type=int, metavar="N", help="train on the first N training samples only (quick trials)")
-    fit.add_argument("--backend", choices=["numpy", "cupy", "auto"], default="numpy", help="array backend: cupy runs on an NVIDIA GPU (default: numpy)")
+    fit.add_argument("--epochs", type=positive_int, help="total number of epochs (with --resume: how far to continue)")
+    fit.add_argument("--batch-size", type=positive_int, help="samples per mini-batch")
+    fit.add_argument("--seed", type=seed, default=0, help="seed for weights, shuffling and dropout; same seed, same weights (default: 0)")
+    fit.add_argument("--limit", type=positive_int, metavar="N", help="train on the first N training samples only (quick trials)")
+    fit.add_argument("--backend", type=available_backend, choices=["numpy", "cupy", "auto"], default="numpy", help="array backend: cupy runs on an NVIDIA GPU (default: numpy)")
     fit.add_argument("-v", "--verbose", type=int, choices=[0, 1, 2], default=1, help="0 quiet, 1 progress bars, 2 one line per epoch (default: 1)")
     add_data_arguments(parser)
     out = parser.add_argument_group("output")
@@ -108,12 +110,11 @@ def _weight_init(text: str) -> str | float:
     if text.lower() in ("he", "xavier", "relu", "sigmoid", "tanh"):
         return text.lower()
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected he, xavier or a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive standard deviation, got {text!r}")
-    return value
+        return positive_float(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected he, xavier or a positive finite standard deviation, got {text!r}"
+        ) from None
 
 
 # Options that only some models have; anything else is refused rather than silently ignored.
@@ -131,8 +132,6 @@ def _check_options(args: argparse.Namespace) -> None:
             raise UsageError(f"{flag} applies to --model {' or '.join(models)}, not {args.model}")
     if args.hidden_sizes and len(args.hidden_sizes) > 1 and args.model in SINGLE_HIDDEN:
         raise UsageError(f"--model {args.model} has one hidden layer; got --hidden-sizes {args.hidden_sizes}")
-    if args.weight_decay is not None and args.weight_decay < 0:
-        raise UsageError(f"--weight-decay must be >= 0, got {args.weight_decay}")
     if args.sync_batchnorm and not args.distributed:
         raise UsageError("--sync-batchnorm applies to --distributed training")
 
@@ -240,7 +239,8 @@ def _run(args: argparse.Namespace, communicator: Any) -> int:
     if args.verbose:
         action = f"resuming at epoch {done + 1}" if done else "training"
         print(f"{action}: {config['model']} {config['hidden_sizes']} on {config['dataset']} "
-              f"({len(x_train)} train / {len(x_test)} test), {settings['optimizer']} lr {settings['lr']:g}, "
+              f"({len(x_train)} train / {len(x_test)} test) from {data_location(config['dataset'], args)}, "
+              f"{settings['optimizer']} lr {settings['lr']:g}, "
               f"{config['dtype']}, run directory {run_dir}")
     started = time.perf_counter()
     history = trainer.fit(x_train, t_train, x_test, t_test, history=history, on_epoch_end=checkpoint if root else None)

@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from ..backend import Array, array_module
+from ..errors import ShapeError
 from ..layers.normalization import BatchNormalization, local_batch_mean
 from .communicator import Communicator
 
@@ -39,6 +40,11 @@ class GlobalBatchMean:
         count = math.prod(arrays[0].shape[axis] for axis in axes)
         buffer = xp.concatenate([s.reshape(-1) for s in sums] + [xp.asarray([count], dtype=sums[0].dtype)])
         self.communicator.allreduce_sum(buffer)
+        if buffer[-1] < 2:  # the same on every rank, so every rank raises: no rank is left waiting
+            raise ShapeError(
+                f"synchronised batch normalisation: the global batch has {int(buffer[-1])} value per feature "
+                "over all ranks; statistics need at least 2"
+            )
         divisor, means, start = buffer[-1] * scale, [], 0
         for s in sums:
             means.append((buffer[start : start + s.size] / divisor).reshape(s.shape).astype(s.dtype, copy=False))

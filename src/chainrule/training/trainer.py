@@ -16,8 +16,10 @@ import time
 from typing import Any, Callable
 
 import numpy as np
+from tqdm import tqdm
 
 from ..backend import Array, to_numpy
+from ..checks import check_positive_int, check_same_length, is_integer
 from ..distributed.batchnorm import has_synchronized_batch_norm
 from ..distributed.communicator import broadcast_from_root
 from ..distributed.optimizer import (
@@ -26,9 +28,10 @@ from ..distributed.optimizer import (
     broadcast_parameters,
     create_multi_node_optimizer,
 )
-from ..errors import NonFiniteError
-from ..progress import progress_bar
+from ..errors import ConfigError, NonFiniteError
+from ..layers import BatchNormalization
 from .evaluation import evaluate
+from .health import DIVERGENCE_FACTOR, DivergenceGuard, check_finite_data, check_finite_start, diagnose_nonfinite, named
 from .history import History
 from .schedules import Schedule
 
@@ -41,9 +44,15 @@ class Trainer:
     ``verbose``: 0 silent, 1 a progress bar per epoch plus a summary line, 2 the summary line
     only. ``eval_batch_size`` bounds the memory used to evaluate the test set.
 
+    ``fit`` refuses data holding NaN or inf, and stops with a
+    :class:`~chainrule.errors.DivergenceError` naming the cause when a step's loss is not finite
+    or exceeds ``divergence_factor`` times the first step's (see :mod:`chainrule.training.health`).
+
     ``communicator``: train data-parallel over its ranks (see the module docstring); only rank 0
     prints, every rank returns the same history and ends with the same weights.
     """
+
+    divergence_factor: float = DIVERGENCE_FACTOR
 
     def __init__(
         self,
@@ -58,10 +67,10 @@ class Trainer:
         eval_batch_size: int = 1000,
         communicator: Any = None,
     ) -> None:
-        if epochs < 1 or batch_size < 1 or eval_batch_size < 1:
-            raise ValueError(
-                f"Trainer: epochs, batch_size and eval_batch_size must be >= 1, got {epochs}, {batch_size}, {eval_batch_size}"
-            )
+        for label, value in (("epochs", epochs), ("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
+            check_positive_int(value, label, "Trainer")
+        if not is_integer(seed) or seed < 0:  # NumPy's seed sequences take non-negative integers
+            raise ConfigError(f"Trainer: seed must be a non-negative integer, got {seed!r}")
         self.net, self.optimizer = net, optimizer
         self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
         self.lr_schedule, self.verbose, self.eval_batch_size = lr_schedule, verbose, eval_batch_size
@@ -81,14 +90,21 @@ class Trainer:
         on_epoch_end: EpochCallback | None = None,
     ) -> History:
         """Train until ``epochs`` epochs are done in total (a given ``history`` counts as done)."""
-        if len(x_train) != len(t_train):
-            raise ValueError(f"Trainer.fit: {len(x_train)} training samples but {len(t_train)} labels")
+        check_same_length(x_train, t_train, "Trainer.fit")
+        if len(x_train) == 0:
+            raise ConfigError("Trainer.fit: x_train is empty: expected at least 1 training sample, got 0")
         history = history if history is not None else History()
         xp = self.net.xp
         # Move the data to the network's device once, not once per batch.
         x_train, t_train = xp.asarray(x_train), xp.asarray(t_train)
+        if (x_test is None) != (t_test is None):
+            raise ConfigError("Trainer.fit: give both x_test and t_test, or neither")
         if x_test is not None:
             x_test, t_test = xp.asarray(x_test), xp.asarray(t_test)
+        arrays = named([("x_train", x_train), ("t_train", t_train), ("x_test", x_test), ("t_test", t_test)])
+        check_finite_data(arrays, "Trainer.fit")
+        check_finite_start(self.net, self.optimizer, "Trainer.fit")
+        self._guard = DivergenceGuard(self.divergence_factor)
         if self.communicator is not None:
             self._check_shards(len(x_train))
             history = self._continue_rank0(history)
@@ -122,7 +138,7 @@ class Trainer:
         steps = math.ceil(n / self.batch_size)
         total_loss, correct = 0.0, 0
         losses, hits = [], []  # device scalars, summed once per epoch (no per-step sync on a GPU)
-        bar = progress_bar(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", enabled=None if self.verbose == 1 else False, leave=False)
+        bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", disable=None if self.verbose == 1 else True, leave=False)  # None: only on a terminal
         with bar:
             for step in range(steps):
                 index = order[step * self.batch_size : (step + 1) * self.batch_size]
@@ -133,13 +149,12 @@ class Trainer:
                         bar.update(1)
                         continue
                 xb, tb = x[index], t[index]
+                where = f"training stopped at epoch {epoch + 1}, step {step + 1}"
                 try:
                     grads = net.gradient(xb, tb)
-                except NonFiniteError as error:
-                    raise NonFiniteError(
-                        f"training stopped at epoch {epoch + 1}, step {step + 1}: {error}. "
-                        f"The learning rate ({self.optimizer.lr:g}) is probably too large."
-                    ) from None
+                except NonFiniteError:
+                    raise diagnose_nonfinite(net, self.optimizer, where, "the loss is NaN or inf") from None
+                self._guard.check(float(net.last_loss), net, self.optimizer, where)  # before the update
                 if comm is not None:
                     self.optimizer.update(net.params, grads, samples=len(index))
                 else:
@@ -170,14 +185,26 @@ class Trainer:
         return History.from_dict(broadcast_from_root(comm, history.as_dict()))
 
     def _check_shards(self, n: int) -> None:
-        """Synchronised batch norm needs every rank in every step: no shard may be empty."""
+        """Batch normalisation needs enough samples on each rank in every step, before it starts.
+
+        Synchronised, every rank takes part in every batch's statistics: no shard may be empty.
+        Per rank, each shard's own statistics need two samples (one normalises to beta).
+        """
         size = self.communicator.size
-        last = n % self.batch_size or self.batch_size
-        if has_synchronized_batch_norm(self.net) and min(self.batch_size, last) < size:
-            raise ValueError(
-                f"Trainer: with synchronised batch normalisation every one of the {size} ranks needs a "
-                f"sample in every batch, but batch_size {self.batch_size} on {n} samples leaves a batch "
-                f"of {min(self.batch_size, last)}; choose a batch size (and sample count) that avoids it"
+        smallest_batch = min(self.batch_size, n % self.batch_size or self.batch_size)
+        smallest_shard = smallest_batch // size
+        has_batch_norm = any(isinstance(layer, BatchNormalization) for layer in self.net.layers.values())
+        if has_synchronized_batch_norm(self.net):
+            needed, kind = 1, "synchronised batch normalisation needs a sample on every one of"
+        elif has_batch_norm:
+            needed, kind = 2, "per-rank batch normalisation needs 2 samples on each of"
+        else:
+            return
+        if smallest_shard < needed:
+            raise ConfigError(
+                f"Trainer: {kind} the {size} ranks in every batch, but batch_size {self.batch_size} on {n} "
+                f"samples leaves a batch of {smallest_batch} ({smallest_shard} on some rank); choose a batch "
+                "size (and sample count) that avoids it" + ("" if needed == 1 else ", or synchronise batch norm")
             )
 
     def _reseed_layers(self, epoch: int) -> None:
