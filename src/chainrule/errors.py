@@ -49,3 +49,7 @@ class GraphError(ChainruleError, ValueError):
 
 class UsageError(ChainruleError, ValueError):
     """Command-line options that do not fit together (exit status 2, like argparse's own errors)."""
+
+
+class RunDirError(ChainruleError, OSError):
+    """A run directory cannot be used: locked by another process, unwritable, or the disk is full."""
