@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 
-from ..errors import CheckpointError, UsageError
+from ..errors import CheckpointError, RunDirError, UsageError
 from ..models import IMAGE_MODELS, MODELS, build_model, model_config
 from ..optimizers import OPTIMIZERS, make_optimizer
 from ..plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
@@ -287,7 +287,6 @@ def _train(args: argparse.Namespace, run: RunDir) -> int:
                           history=history, run_dir=run)
     elapsed = time.perf_counter() - started
     test_loss, test_acc = evaluate(net, net.xp.asarray(x_test), net.xp.asarray(t_test))
-    _write_figures(run.path, history, config, args.verbose)
     summary = {"test_acc": test_acc, "test_loss": test_loss, "epochs": len(history), "seconds": elapsed,
                "best_epoch": run.best.get("epoch")}
     best = f"; best validation loss at epoch {run.best['epoch']} ({BEST})" if run.best else ""
@@ -295,6 +294,7 @@ def _train(args: argparse.Namespace, run: RunDir) -> int:
           f"({elapsed:.1f} s this session); saved to {run.path}{best}")
     if args.verbose == 0:
         print(json.dumps(summary))
+    _write_figures(run.path, history, config, args.verbose)
     return 0
 
 
@@ -303,6 +303,10 @@ def _write_figures(run_dir: Path, history: Any, config: dict[str, Any], verbose:
         print(f"plots skipped: {INSTALL_HINT}", file=sys.stderr)
         return
     title = f"{config['model']} {config['hidden_sizes']} on {config['dataset']}"
-    plot_learning_curve(history, run_dir / "learning_curve.png", title=title)
+    try:
+        plot_learning_curve(history, run_dir / "learning_curve.png", title=title)
+    except OSError as error:
+        raise RunDirError(f"cannot write {run_dir / 'learning_curve.png'}: {error.strerror or error}; "
+                          "the checkpoints are saved") from None
     if verbose:
         print(f"learning curve: {run_dir / 'learning_curve.png'}")

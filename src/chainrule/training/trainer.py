@@ -71,19 +71,20 @@ class Trainer:
         ``validation_data`` is evaluated after every epoch (``val_*`` in the history; with a
         ``run_dir`` it picks ``best.npz``); ``x_test``/``t_test`` likewise fill ``test_*``.
         With ``run_dir`` and no ``history``, training continues from the run's last checkpoint,
-        and every epoch ends with a checkpoint (one is also written before the first epoch, so an
-        unwritable directory or a full disk shows before any work is done).
+        and every epoch ends with a checkpoint; a full disk or an unwritable directory shows before
+        the first epoch (free space is checked, and a new run writes its epoch-0 checkpoint).
         """
         if len(x_train) != len(t_train):
             raise ValueError(f"Trainer.fit: {len(x_train)} training samples but {len(t_train)} labels")
         if run_dir is not None and history is None:
             history = run_dir.restore(self.net, self.optimizer)
         history = history if history is not None else History()
-        if run_dir is not None and not run_dir.has_checkpoint():
+        if run_dir is not None:
             from ..rundir import estimated_checkpoint_bytes
 
             run_dir.check_free_space(estimated_checkpoint_bytes(self.net, self.optimizer))
-            run_dir.save(self.net, self.optimizer, history)
+            if not run_dir.has_checkpoint():
+                run_dir.save(self.net, self.optimizer, history)
         xp = self.net.xp
         # Move the data to the network's device once, not once per batch.
         x_train, t_train = xp.asarray(x_train), xp.asarray(t_train)
