@@ -125,7 +125,7 @@ def save_checkpoint(
 def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read and check ``path`` (a checkpoint file, or a run directory holding ``checkpoint.npz``)."""
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir() or (not path.exists() and path.suffix != ".npz"):  # a run directory, maybe missing
         path = path / CHECKPOINT
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}: train first (`chainrule train --output-dir {path.parent}`)")

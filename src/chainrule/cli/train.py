@@ -227,9 +227,10 @@ def _apply_resume_options(args: argparse.Namespace, run: RunDir) -> None:
         if given is None or given is False or given == defaults.get(attribute):
             continue
         if given != saved(config):
-            raise UsageError(f"{flag} cannot change when resuming: the run in {run.path} uses "
-                             f"{flag} {_option_text(saved(config))}, got {_option_text(given)}; "
-                             "start a new run (another --output-dir) to change it")
+            value = saved(config)
+            trained = f"without {flag}" if value is None or value is False else f"with {flag} {_option_text(value)}"
+            raise UsageError(f"{flag} cannot change when resuming: the run in {run.path} was trained {trained}, "
+                             f"got {flag} {_option_text(given)}; start a new run (another --output-dir) to change it")
     settings = config["training"]
     last_rate = make_schedule(settings["schedule"], settings["lr"], settings["epochs"])(run.epoch - 1)
     changes = []
@@ -248,6 +249,8 @@ def _apply_resume_options(args: argparse.Namespace, run: RunDir) -> None:
 
 
 def _option_text(value: Any) -> str:
+    if value is True:
+        return ""
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
