@@ -21,7 +21,7 @@ import chainrule
 from chainrule.checkpoint import CHECKPOINT, Checkpoint, encode_checkpoint, read_checkpoint, save_checkpoint
 from chainrule.cli.main import main
 from chainrule.data import write_fake_dataset
-from chainrule.errors import CheckpointError, RunDirError
+from chainrule.errors import CheckpointError, NonFiniteError, RunDirError
 from chainrule.models import build_model, model_config
 from chainrule.optimizers import SGD, Adam
 from chainrule.rundir import BEST, LAST, RunDir, checkpoint_path
@@ -93,6 +93,17 @@ def test_best_checkpoint_keeps_the_lowest_validation_loss(tmp_path):
     assert read_checkpoint(tmp_path / BEST).model["W1"].flat[0] == 2  # epoch 2: the lowest, not the NaN one
     assert read_checkpoint(tmp_path / LAST).model["W1"].flat[0] == 4
     assert read_checkpoint(tmp_path / LAST).run["best"]["epoch"] == 2
+
+
+def test_non_finite_weights_are_never_checkpointed(tmp_path):
+    net, optimizer = _net_and_optimizer()
+    with RunDir.create(tmp_path, config=CONFIG) as run:
+        run.save(net, optimizer, _history(0.5))
+        good = (tmp_path / LAST).read_bytes()
+        net.params["b1"][0] = np.nan
+        with pytest.raises(NonFiniteError, match=r"epoch 2 is not checkpointed: parameter b1 contains NaN or inf; .*checkpoint\.npz keeps epoch 1"):
+            run.save(net, optimizer, _history(0.5, 0.4))
+    assert (tmp_path / LAST).read_bytes() == good
 
 
 def test_no_validation_split_no_best_checkpoint(tmp_path):

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .checkpoint import CHECKPOINT, TEMP_SUFFIX, Checkpoint, atomic_write_bytes, atomic_write_text, encode_checkpoint, read_checkpoint
-from .errors import CheckpointError, RunDirError
+from .errors import CheckpointError, NonFiniteError, RunDirError
 from .training.history import History
 
 LAST = CHECKPOINT
@@ -175,12 +175,17 @@ class RunDir:
         """Checkpoint the run after ``len(history)`` epochs: ``best.npz`` first if this epoch is the
         best so far, then ``checkpoint.npz`` (the commit point), then the derived files."""
         epoch = len(history)
+        model_state = net.state_dict()
+        for name, value in model_state.items():
+            if not np.isfinite(value).all():
+                raise NonFiniteError(f"epoch {epoch} is not checkpointed: parameter {name} contains NaN or inf; "
+                                     f"{self.path / LAST} keeps epoch {self.epoch}")
         val_loss = history.val_loss[-1] if epoch else math.nan
         improved = math.isfinite(val_loss) and (not self.best or val_loss < self.best["val_loss"])
         best = {"epoch": epoch, "val_loss": val_loss, "val_acc": history.val_acc[-1]} if improved else self.best
         run_state = {"format": RUN_FORMAT, "epoch": epoch, "step": int(optimizer.iterations),
                      "history": json.loads(history.to_json()), "best": best or None}
-        data = encode_checkpoint(Checkpoint(net.state_dict(), optimizer.state_dict(), self.config, run_state))
+        data = encode_checkpoint(Checkpoint(model_state, optimizer.state_dict(), self.config, run_state))
         if improved:
             # Written before the last checkpoint: a kill in between re-runs this epoch, which writes it again.
             self._write(BEST, data, f"the best checkpoint so far (epoch {self.best.get('epoch')}) is intact")

@@ -34,6 +34,7 @@ examples:
   chainrule train --dataset fashion-mnist --epochs 5 --output-dir runs/fashion
   chainrule train --resume --epochs 20              continue the latest run up to 20 epochs
   chainrule evaluate runs/mnist-mlp                 accuracy and confusion matrix of a saved run
+  chainrule evaluate runs/mnist-mlp --checkpoint best   the same for its best validation epoch
 
 Data is read from --data-dir, $CHAINRULE_DATA, or the user cache, and downloaded (with checksum
 checks) if it is in none of them.
@@ -103,8 +104,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "(default: runs/DATASET-MODEL, numbered if taken)")
     out.add_argument("--resume", action="store_true",
                      help="continue the run in --output-dir (default: the latest run of this dataset and model) "
-                     "exactly where its last checkpoint ends; --epochs and --lr may change, other options must "
-                     "match the run's")
+                     "exactly where its last checkpoint ends; --epochs and --lr may change (as may -v, --backend "
+                     "and where the data is read from), other options must match the run's")
     # An option equal to its default counts as not given when resuming (see _apply_resume_options).
     dests = [attribute for _, attribute, _ in FIXED_ON_RESUME]
     parser.set_defaults(func=run, option_defaults={dest: parser.get_default(dest) for dest in dests})
