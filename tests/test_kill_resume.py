@@ -1,9 +1,9 @@
 """Fault injection: SIGKILL ``chainrule train`` at random instants, resume, and get the same bits.
 
 Each trial starts the CLI in a subprocess on tiny generated data and kills it at a random instant
-of its training (or, for some trials, of its start-up). ``CHAINRULE_FAULT_PAUSE`` makes every
-file write pause before it starts and before its rename, so most instants fall inside a checkpoint
-write or between two writes. The next trial resumes (or restarts, if no checkpoint was written
+of its training, of its start-up, or at the first checkpoint write after a random instant (its
+temporary file written, not yet renamed). ``CHAINRULE_FAULT_PAUSE`` makes every file write pause
+before it starts and before its rename, so most instants fall inside a write or between two. The next trial resumes (or restarts, if no checkpoint was written
 yet); when a run completes, its final checkpoint must equal an uninterrupted run's bit for bit,
 and a fresh sequence begins, until at least ``KILLS`` kills have been made.
 """
@@ -70,6 +70,14 @@ def data_dir(tmp_path_factory):
     return directory
 
 
+def _wait_for_checkpoint_write(process: subprocess.Popen, run_dir: Path) -> None:
+    """Return as soon as a checkpoint's temporary file exists (written, not yet renamed), or the run ended."""
+    while process.poll() is None:
+        if any(run_dir.glob(".checkpoint.npz.*.tmp")) or any(run_dir.glob(".best.npz.*.tmp")):
+            return
+        time.sleep(0.002)
+
+
 def _epochs_done(run_dir: Path) -> int:
     return read_checkpoint(run_dir).run["epoch"] if (run_dir / "checkpoint.npz").exists() else 0
 
@@ -88,7 +96,7 @@ def test_sigkill_at_random_instants_then_resume_is_bit_identical(data_dir, tmp_p
     reference_best = read_checkpoint(reference_dir / "best.npz")
 
     rng = random.Random(SEED)
-    kills = inside_a_write = sequences = 0
+    kills = inside_a_write = inside_a_checkpoint = sequences = 0
     outcomes: list[str] = []
     while kills < KILLS:
         sequences += 1
@@ -98,12 +106,15 @@ def test_sigkill_at_random_instants_then_resume_is_bit_identical(data_dir, tmp_p
             if remaining == 0:
                 break
             process, started = _start(data_dir, run_dir)
-            if rng.random() < 0.1:  # some kills during start-up: after the directory is created, before training
+            kind = rng.choices(["start-up", "checkpoint write", "any"], weights=[1, 3, 6])[0]
+            if kind == "start-up":  # after the directory is created, before training
                 time.sleep(rng.uniform(0.0, 1.0))
-            else:  # an instant of the training still to do
+            else:  # an instant of the training still to do ...
                 header = _wait_for_header(process)
                 if header is not None:
                     time.sleep(max(0.0, rng.uniform(0.0, 0.7 * remaining * seconds_per_epoch) - (time.monotonic() - header)))
+                if kind == "checkpoint write":  # ... then the next instant a checkpoint is half written
+                    _wait_for_checkpoint_write(process, run_dir)
             killed = process.poll() is None
             if killed:
                 process.send_signal(signal.SIGKILL)
@@ -117,6 +128,7 @@ def test_sigkill_at_random_instants_then_resume_is_bit_identical(data_dir, tmp_p
             kills += 1
             left = sorted(p.name for p in run_dir.glob(".*.tmp")) if run_dir.exists() else []
             inside_a_write += bool(left)
+            inside_a_checkpoint += any(name.startswith((".checkpoint.npz.", ".best.npz.")) for name in left)
             outcomes.append(f"killed after {time.monotonic() - started:.2f}s" + (f" inside a write ({left[0]})" if left else ""))
         else:
             pytest.fail(f"run {run_dir} never completed: {outcomes}")
@@ -138,6 +150,7 @@ def test_sigkill_at_random_instants_then_resume_is_bit_identical(data_dir, tmp_p
     for run_dir in tmp_path.glob("run-*"):
         assert not list(run_dir.glob(".*.tmp")), f"{run_dir}: a temporary file survived the next start"
         assert json.loads((run_dir / "metrics.json").read_text())["epoch"] == list(range(1, EPOCHS + 1))
-    print(f"{kills} kills in {sequences} sequences, {inside_a_write} inside a file write; "
-          f"every resumed run bit-identical to the uninterrupted one (seed {SEED})")
-    assert inside_a_write >= 3, outcomes
+    print(f"{kills} kills in {sequences} sequences, {inside_a_write} inside a file write "
+          f"({inside_a_checkpoint} inside a checkpoint write); every resumed run bit-identical to the "
+          f"uninterrupted one (seed {SEED})")
+    assert inside_a_checkpoint >= 1, outcomes
