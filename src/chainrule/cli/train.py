@@ -283,9 +283,9 @@ def _train(args: argparse.Namespace, run: RunDir) -> int:
     )
     if args.verbose:
         action = f"resuming at epoch {len(history) + 1}" if history else "training"
-        print(f"{action}: {config['model']} {config['hidden_sizes']} on {config['dataset']} "
-              f"({len(x_train)} train / " + (f"{len(validation[0])} validation / " if len(validation[0]) else "")
-              + f"{len(x_test)} test), "
+        sizes = " / ".join(f"{n} {part}" for n, part in
+                           ((len(x_train), "train"), (len(validation[0]), "validation"), (len(x_test), "test")) if n)
+        print(f"{action}: {config['model']} {config['hidden_sizes']} on {config['dataset']} ({sizes}), "
               f"{settings['optimizer']} lr {settings['lr']:g}, {config['dtype']}, run directory {run.path}", flush=True)
     started = time.perf_counter()
     history = trainer.fit(x_train, t_train, validation_data=validation if len(validation[0]) else None,
