@@ -481,3 +481,21 @@ def test_run_dir_options_are_checked_when_parsed(capsys, argv, message):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage, message", [
+    (None, "no checkpoint at {run}/checkpoint.npz"),
+    (b"", "{run}/checkpoint.npz is not a readable checkpoint"),
+    (b"PK\x03\x04 truncated", "{run}/checkpoint.npz is not a readable checkpoint"),
+])
+@pytest.mark.parametrize("command", ["evaluate", "resume"])
+def test_cli_on_a_missing_or_corrupt_checkpoint_says_which_file(tmp_path, capsys, damage, message, command):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    if damage is not None:
+        (run_dir / CHECKPOINT).write_bytes(damage)
+    argv = (["evaluate", str(run_dir)] if command == "evaluate"
+            else ["train", "--resume", "--output-dir", str(run_dir), "--data-dir", str(tmp_path), "--no-download"])
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert message.format(run=run_dir) in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
