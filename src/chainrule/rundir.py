@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .checkpoint import CHECKPOINT, TEMP_SUFFIX, Checkpoint, atomic_write_bytes, atomic_write_text, encode_checkpoint, read_checkpoint
+from .checkpoint import CHECKPOINT, TEMP_SUFFIX, Checkpoint, atomic_write_bytes, encode_checkpoint, read_checkpoint
 from .errors import CheckpointError, NonFiniteError, RunDirError
 from .training.history import History
 
