@@ -131,6 +131,8 @@ def test_schedules():
     assert cosine(0) == pytest.approx(0.1) and cosine(5) == pytest.approx(0.05) and cosine(9) < 0.01
     assert make_schedule("constant", 0.1, 10)(7) == 0.1
     assert make_schedule("step", 1.0, 9)(3) == pytest.approx(0.1)
+    # Past its planned epochs (a resumed run extended) a schedule keeps its last rate: no jump back up.
+    assert cosine(10) == cosine(9) == cosine(25) and make_schedule("step", 1.0, 9)(20) == pytest.approx(0.01)
     with pytest.raises(ValueError, match="unknown learning-rate schedule"):
         make_schedule("warp", 0.1, 10)
 
@@ -140,7 +142,10 @@ def test_history_round_trip_and_csv():
     history.append(epoch=1, train_loss=0.5, train_acc=0.8, test_loss=math.nan, test_acc=math.nan, lr=0.1, seconds=1.0)
     assert History.from_dict(__import__("json").loads(history.to_json())).train_loss == [0.5]
     lines = history.to_csv().splitlines()
-    assert lines[0] == "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds" and lines[1] == "1,0.5,0.8,,,0.1,1"
+    assert lines[0] == "epoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,seconds"
+    assert lines[1] == "1,0.5,0.8,,,,,0.1,1"
+    older = {"epoch": [1, 2], "train_loss": [0.5, 0.4]}  # metrics.json from before the validation columns
+    assert len(History.from_dict(older).val_loss) == 2 and all(math.isnan(v) for v in History.from_dict(older).val_loss)
 
 
 def test_confusion_matrix():

@@ -66,3 +66,7 @@ class ConfigError(ChainruleError, ValueError):
 
 class ConfigTypeError(ConfigError, TypeError):
     """An argument of the wrong type (``lr="0.1"``); also a ``TypeError``, as Python would raise."""
+
+
+class RunDirError(ChainruleError, OSError):
+    """A run directory cannot be used: locked by another process, unwritable, or the disk is full."""

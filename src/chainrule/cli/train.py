@@ -11,17 +11,17 @@ from pathlib import Path
 from typing import Any
 
 
-from ..checkpoint import load_checkpoint, save_checkpoint
-from ..errors import ChainruleError, CheckpointError, UsageError
+from ..distributed import broadcast_from_root, synchronize_batch_norm
+from ..errors import ChainruleError, CheckpointError, RunDirError, UsageError
 from ..models import IMAGE_MODELS, MODELS, build_model, model_config
 from ..optimizers import OPTIMIZERS, make_optimizer
 from ..plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
-from ..runs import fresh_run_dir, latest_run_dir, load_history, save_history
-from ..training import Trainer, make_schedule
+from ..rundir import BEST, RunDir
+from ..training import History, Trainer, evaluate, make_schedule, split_validation
 from ..training.schedules import SCHEDULES
 from .datasets import add_data_arguments, data_location, load_dataset
 from .types import (
-    available_backend, non_negative_float, positive_float, positive_int, probability, seed, size_list,
+    available_backend, float_in_range, non_negative_float, positive_float, positive_int, probability, seed, size_list,
 )
 
 def _recipes_text() -> str:
@@ -38,10 +38,16 @@ examples:
   chainrule train --dataset fashion-mnist --epochs 5 --output-dir runs/fashion
   chainrule train --resume --epochs 20              continue the latest run up to 20 epochs
   chainrule evaluate runs/mnist-mlp                 accuracy and confusion matrix of a saved run
+  chainrule evaluate runs/mnist-mlp --checkpoint best   the same for its best validation epoch
   mpiexec -n 4 chainrule train --distributed        data-parallel on 4 processes (the mpi extra; docs/distributed.md)
 
 Data is read from --data-dir alone when it is given; otherwise from $CHAINRULE_DATA or the user
 cache, and downloaded (with checksum checks) if it is in neither. The first line says which folder.
+
+run directory: checkpoint.npz is the run (weights, optimizer state, epoch, step, history, config),
+written atomically after every epoch; best.npz is the epoch with the lowest validation loss;
+config.json, metrics.json/.csv and learning_curve.png are derived from it. One process at a time
+may write a run directory (a lock); a run killed at any instant resumes from its last checkpoint.
 """
 
 # Each model's default recipe; any option given on the command line overrides its part.
@@ -56,6 +62,9 @@ RECIPES: dict[str, dict[str, Any]] = {
     "deep-cnn": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 10, "schedule": "cosine", "weight_decay": 0.0},
 }
 DEFAULT_MODEL = "mlp"
+# Keras' validation_split: the last 10% of the training samples pick the best epoch (best.npz).
+DEFAULT_VALIDATION_SPLIT = 0.1
+validation_fraction = float_in_range(0.0, 1.0, what="a fraction in [0, 1) such as 0.1")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,8 +72,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="train a network on MNIST or Fashion-MNIST",
         description="Train a network with mini-batch gradient descent (forward, backward by the chain "
-        "rule, optimizer update), evaluating on the test set after every epoch. Writes a checkpoint, "
-        "metrics (JSON, CSV) and a learning-curve PNG into the run directory.",
+        "rule, optimizer update), evaluating on a validation split after every epoch and on the test set "
+        "at the end. Writes the last and the best checkpoint, metrics (JSON, CSV) and a learning-curve PNG "
+        "into the run directory.",
         epilog=EPILOG + "\nrecipes (defaults per model):\n" + _recipes_text() + "\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -80,30 +90,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--weight-decay", type=non_negative_float,
                        help="L2 weight decay λ: the optimizer adds λ·W to the gradient of every weight "
                        "matrix and convolution kernel, not biases (default: the recipe's)")
-    model.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="(default: %(default)s)")
+    model.add_argument("--dtype", choices=["float32", "float64"], help="(default: float32)")
     fit = parser.add_argument_group("training (defaults: the model's recipe, listed below)")
     fit.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="update rule")
     fit.add_argument("--lr", type=positive_float, help="learning rate (the optimizer's own default when the recipe's optimizer is replaced)")
     fit.add_argument("--schedule", choices=sorted(SCHEDULES), help="learning-rate schedule over the epochs")
     fit.add_argument("--epochs", type=positive_int, help="total number of epochs (with --resume: how far to continue)")
     fit.add_argument("--batch-size", type=positive_int, help="samples per mini-batch")
-    fit.add_argument("--seed", type=seed, default=0, help="seed for weights, shuffling and dropout; same seed, same weights (default: 0)")
+    fit.add_argument("--seed", type=seed, help="seed for weights, shuffling and dropout; same seed, same weights (default: 0)")
     fit.add_argument("--limit", type=positive_int, metavar="N", help="train on the first N training samples only (quick trials)")
+    fit.add_argument("--validation-split", type=validation_fraction, metavar="FRACTION",
+                     help="hold out this last fraction of the training samples to pick the best epoch (best.npz); "
+                     f"the test set is only for the final report; 0 keeps no best checkpoint (default: {DEFAULT_VALIDATION_SPLIT})")
     fit.add_argument("--backend", type=available_backend, choices=["numpy", "cupy", "auto"], default="numpy", help="array backend: cupy runs on an NVIDIA GPU (default: numpy)")
     fit.add_argument("-v", "--verbose", type=int, choices=[0, 1, 2], default=1, help="0 quiet, 1 progress bars, 2 one line per epoch (default: 1)")
     add_data_arguments(parser)
     out = parser.add_argument_group("output")
-    out.add_argument("--output-dir", type=Path, help="run directory (default: runs/DATASET-MODEL, numbered if taken)")
-    out.add_argument("--resume", action="store_true", help="continue from the checkpoint in --output-dir (default: the latest run of this dataset and model)")
+    out.add_argument("--output-dir", type=Path, help="run directory, new or without a checkpoint yet "
+                     "(default: runs/DATASET-MODEL, numbered if taken)")
+    out.add_argument("--resume", action="store_true",
+                     help="continue the run in --output-dir (default: the latest run of this dataset and model) "
+                     "exactly where its last checkpoint ends; --epochs and --lr may change (as may -v, --backend "
+                     "and where the data is read from), other options must match the run's")
     parallel = parser.add_argument_group("distributed (data-parallel on MPI: start under mpiexec; needs the mpi extra)")
     parallel.add_argument("--distributed", action="store_true",
                           help="train one model on all the processes mpiexec started: each computes the gradient of its "
                           "share of every batch, one Allreduce averages them; --batch-size stays the global batch, "
-                          "rank 0 alone prints and writes the run directory, each rank uses cores/ranks BLAS threads")
+                          "rank 0 alone prints and writes the run directory, each rank uses cores/ranks BLAS threads; "
+                          "--resume works with any number of processes")
     parallel.add_argument("--sync-batchnorm", action="store_true",
                           help="with --batchnorm: batch statistics over the global batch (as one process would), "
                           "not each rank's share (the default, which needs no extra communication)")
-    parser.set_defaults(func=run)
+    # On --resume an option equal to its parser default (--model mlp, ...) counts as not given (see
+    # _apply_resume_options); --seed, --dtype and --validation-split have none (NEW_RUN_DEFAULTS).
+    dests = [attribute for _, attribute, _ in FIXED_ON_RESUME]
+    parser.set_defaults(func=run, option_defaults={dest: parser.get_default(dest) for dest in dests})
 
 
 def _weight_init(text: str) -> str | float:
@@ -155,27 +176,107 @@ def _config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         use_batchnorm=args.batchnorm or None,
     )
     config["dataset"] = args.dataset
-    config["training"] = {**_recipe(args), "seed": args.seed, "limit": args.limit}
+    recipe = _recipe(args)
+    config["training"] = {**recipe, "seed": args.seed, "limit": args.limit, "validation_split": args.validation_split}
     return config
 
 
-def _run_dir(args: argparse.Namespace) -> Path:
+def _open_run(args: argparse.Namespace) -> RunDir:
+    """Lock the run directory before any data is loaded: a new one, or the one to resume."""
     name = f"{args.dataset}-{args.model}"
-    if args.output_dir is not None:
-        return args.output_dir
-    if args.resume:
-        found = latest_run_dir("runs", name)
-        if found is None:
-            raise CheckpointError(f"--resume: no run with a checkpoint under runs/{name}*; give --output-dir")
-        return found
-    return fresh_run_dir("runs", name)
+    if not args.resume:
+        return RunDir.create(args.output_dir, config=_config_from_args(args), root="runs", name=name)
+    path = args.output_dir or RunDir.latest("runs", name)
+    if path is None:
+        raise CheckpointError(f"--resume: no run with a checkpoint under runs/{name}*; give --output-dir")
+    run = RunDir.open(path)
+    try:
+        _apply_resume_options(args, run)
+    except BaseException:
+        run.close()
+        raise
+    return run
+
+
+# What a resumed run cannot change: (flag, attribute of args, where the run keeps its value).
+FIXED_ON_RESUME = [
+    ("--model", "model", lambda c: c["model"]),
+    ("--dataset", "dataset", lambda c: c["dataset"]),
+    ("--hidden-sizes", "hidden_sizes", lambda c: c["hidden_sizes"]),
+    ("--activation", "activation", lambda c: c.get("activation")),
+    ("--weight-init", "weight_init", lambda c: c.get("weight_init_std")),
+    ("--dropout", "dropout", lambda c: c.get("dropout_ratio")),
+    ("--batchnorm", "batchnorm", lambda c: c.get("use_batchnorm", False)),
+    ("--dtype", "dtype", lambda c: c["dtype"]),
+    ("--optimizer", "optimizer", lambda c: c["training"]["optimizer"]),
+    ("--schedule", "schedule", lambda c: c["training"]["schedule"]),
+    ("--batch-size", "batch_size", lambda c: c["training"]["batch_size"]),
+    ("--seed", "seed", lambda c: c["training"]["seed"]),
+    ("--limit", "limit", lambda c: c["training"].get("limit")),
+    ("--weight-decay", "weight_decay", lambda c: c["training"].get("weight_decay", 0.0)),
+    ("--validation-split", "validation_split", lambda c: c["training"].get("validation_split", 0.0)),
+]
+
+
+def _apply_resume_options(args: argparse.Namespace, run: RunDir) -> None:
+    """Refuse an option a resumed run cannot change; apply and print the ones it can.
+
+    An option left at its default is taken from the run (so `--resume` alone continues as trained).
+    ``--epochs`` and ``--lr`` change the run. The schedule is planned over the run's epochs, so
+    `--resume --epochs N` continues exactly as a run started with `--epochs N` would have; when
+    that raises the rate (extending a finished cosine run), it says so.
+    """
+    config = run.config
+    defaults = getattr(args, "option_defaults", {})
+    for flag, attribute, saved in FIXED_ON_RESUME:
+        given = getattr(args, attribute, None)
+        if given is None or given is False or given == defaults.get(attribute):
+            continue
+        if given != saved(config):
+            value = saved(config)
+            trained = f"without {flag}" if value is None or value is False else f"with {flag} {_option_text(value)}"
+            raise UsageError(f"{flag} cannot change when resuming: the run in {run.path} was trained {trained}, "
+                             f"got {flag} {_option_text(given)}; start a new run (another --output-dir) to change it")
+    settings = config["training"]
+    last_rate = make_schedule(settings["schedule"], settings["lr"], settings["epochs"])(run.epoch - 1)
+    changes = []
+    if args.epochs is not None and args.epochs != settings["epochs"]:
+        changes.append(f"epochs {settings['epochs']} -> {args.epochs}")
+        settings["epochs"] = args.epochs
+    if args.lr is not None and args.lr != settings["lr"]:
+        changes.append(f"lr {settings['lr']:g} -> {args.lr:g} (the base rate of the {settings['schedule']} schedule)")
+        settings["lr"] = args.lr
+    next_rate = make_schedule(settings["schedule"], settings["lr"], settings["epochs"])(run.epoch)
+    if changes and run.epoch < settings["epochs"] and next_rate > last_rate * (1 + 1e-9):
+        changes.append(f"the {settings['schedule']} schedule is re-planned over {settings['epochs']} epochs, so the "
+                       f"learning rate rises from {last_rate:.3g} (epoch {run.epoch}) to {next_rate:.3g} (epoch {run.epoch + 1})")
+    if changes:
+        print("resume: " + "; ".join(changes))
+
+
+def _option_text(value: Any) -> str:
+    if value is True:
+        return ""
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+# Options whose default is filled in only for a new run, so that giving one explicitly on
+# --resume (even with the default's value) is compared with the run's value rather than ignored.
+NEW_RUN_DEFAULTS = {"seed": 0, "dtype": "float32", "validation_split": DEFAULT_VALIDATION_SPLIT}
 
 
 def run(args: argparse.Namespace) -> int:
     _check_options(args)
+    if not args.resume:
+        for attribute, default in NEW_RUN_DEFAULTS.items():
+            if getattr(args, attribute) is None:
+                setattr(args, attribute, default)
     communicator = _start_distributed(args) if args.distributed else None
     try:
-        return _run(args, communicator)
+        if communicator is None or communicator.is_root:  # rank 0 alone opens, reads and writes the run
+            with _open_run(args) as run_dir:
+                return _train(args, run_dir, communicator)
+        return _train(args, None, communicator)
     except ChainruleError as error:
         if communicator is None or communicator.size == 1:
             raise
@@ -185,74 +286,56 @@ def run(args: argparse.Namespace) -> int:
         raise  # not reached
 
 
-def _run(args: argparse.Namespace, communicator: Any) -> int:
-    root = communicator is None or communicator.is_root  # rank 0 alone reads and writes the run directory
-    run_dir = _run_dir(args) if root else None
-    history = None
-    if not root:
-        config = None
-    elif args.resume:
-        model_state, optimizer_state, config = load_checkpoint(run_dir)
-        if args.epochs:  # the one thing a resume may change: how far to go
-            config["training"]["epochs"] = args.epochs
-        history = load_history(run_dir)
-    else:
-        config = _config_from_args(args)
+def _train(args: argparse.Namespace, run: RunDir | None, communicator: Any = None) -> int:
+    """Train the run in ``run``; with ``--distributed``, ``run`` is rank 0's and None elsewhere."""
+    config = run.config if run is not None else None
     if communicator is not None:
-        from ..distributed import broadcast_from_root
-
         config = broadcast_from_root(communicator, config)
-        done = broadcast_from_root(communicator, len(history) if history is not None else 0)
-    else:
-        done = len(history) if history is not None else 0
     settings = config["training"]
-    if args.resume and done >= settings["epochs"]:
-        if root:
-            print(f"{run_dir} already has {done} epochs; ask for more with --epochs", file=sys.stderr)
+    net = build_model(config, rng=settings["seed"], backend=args.backend)
+    optimizer = make_optimizer(settings["optimizer"], settings["lr"], weight_decay=settings.get("weight_decay", 0.0))
+    settings["lr"] = optimizer.lr
+    # Empty for a new run; the schedule sets the rate of every epoch. The other ranks receive rank
+    # 0's weights, optimizer state and history from the trainer.
+    history = run.restore(net, optimizer) if run is not None else History()
+    done = len(history) if communicator is None else broadcast_from_root(communicator, len(history))
+    if done and done >= settings["epochs"]:
+        if run is not None:
+            print(f"{run.path} already has {done} epochs; ask for more with --epochs", file=sys.stderr)
         return 0
     (x_train, t_train), (x_test, t_test) = _load_data_in_turn(config, args, communicator)
     if settings.get("limit"):
         x_train, t_train = x_train[: settings["limit"]], t_train[: settings["limit"]]
-
-    net = build_model(config, rng=settings["seed"], backend=args.backend)
-    optimizer = make_optimizer(settings["optimizer"], settings["lr"], weight_decay=settings.get("weight_decay", 0.0))
-    settings["lr"] = optimizer.lr
-    if args.resume and root:
-        net.load_state_dict(model_state)
-        optimizer.load_state_dict(optimizer_state, params=net.params)
+    (x_train, t_train), validation = split_validation(x_train, t_train, settings.get("validation_split", 0.0))
     if args.sync_batchnorm:
-        from ..distributed import synchronize_batch_norm
-
         synchronize_batch_norm(net, communicator)
-    if root:
-        run_dir.mkdir(parents=True, exist_ok=True)
-
-    def checkpoint(epoch: int, history: Any) -> None:
-        save_checkpoint(run_dir, net.state_dict(), optimizer.state_dict(), config)
-        save_history(run_dir, history)
-
     trainer = Trainer(
         net, optimizer, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
-        lr_schedule=make_schedule(settings["schedule"], optimizer.lr if not args.resume else settings["lr"], settings["epochs"]),
-        verbose=args.verbose, communicator=communicator,
+        lr_schedule=make_schedule(settings["schedule"], settings["lr"], settings["epochs"]), verbose=args.verbose,
+        communicator=communicator,
     )
-    if args.verbose:
+    if args.verbose and run is not None:
         action = f"resuming at epoch {done + 1}" if done else "training"
-        print(f"{action}: {config['model']} {config['hidden_sizes']} on {config['dataset']} "
-              f"({len(x_train)} train / {len(x_test)} test) from {data_location(config['dataset'], args)}, "
-              f"{settings['optimizer']} lr {settings['lr']:g}, "
-              f"{config['dtype']}, run directory {run_dir}")
+        sizes = " / ".join(f"{n} {part}" for n, part in
+                           ((len(x_train), "train"), (len(validation[0]), "validation"), (len(x_test), "test")) if n)
+        print(f"{action}: {config['model']} {config['hidden_sizes']} on {config['dataset']} ({sizes}) "
+              f"from {data_location(config['dataset'], args)}, "
+              f"{settings['optimizer']} lr {settings['lr']:g}, {config['dtype']}, run directory {run.path}", flush=True)
     started = time.perf_counter()
-    history = trainer.fit(x_train, t_train, x_test, t_test, history=history, on_epoch_end=checkpoint if root else None)
+    history = trainer.fit(x_train, t_train, validation_data=validation if len(validation[0]) else None,
+                          history=history, run_dir=run)
     elapsed = time.perf_counter() - started
-    if not root:
+    test_loss, test_acc = evaluate(net, net.xp.asarray(x_test), net.xp.asarray(t_test), communicator=communicator)
+    if run is None:  # not rank 0: it reports and draws
         return 0
-    _write_figures(run_dir, history, config, args.verbose)
-    summary = {"test_acc": history.test_acc[-1], "test_loss": history.test_loss[-1], "epochs": len(history), "seconds": elapsed}
-    print(f"test accuracy {100 * summary['test_acc']:.2f}% after {len(history)} epochs "
-          f"({elapsed:.1f} s this session); saved to {run_dir}")
+    summary = {"test_acc": test_acc, "test_loss": test_loss, "epochs": len(history), "seconds": elapsed,
+               "best_epoch": run.best.get("epoch")}
+    best = f"; best validation loss at epoch {run.best['epoch']} ({BEST})" if run.best else ""
+    print(f"test accuracy {100 * test_acc:.2f}% after {len(history)} epochs "
+          f"({elapsed:.1f} s this session); saved to {run.path}{best}")
     if args.verbose == 0:
         print(json.dumps(summary))
+    _write_figures(run.path, history, config, args.verbose)
     return 0
 
 
@@ -295,6 +378,10 @@ def _write_figures(run_dir: Path, history: Any, config: dict[str, Any], verbose:
         print(f"plots skipped: {INSTALL_HINT}", file=sys.stderr)
         return
     title = f"{config['model']} {config['hidden_sizes']} on {config['dataset']}"
-    plot_learning_curve(history, run_dir / "learning_curve.png", title=title)
+    try:
+        plot_learning_curve(history, run_dir / "learning_curve.png", title=title)
+    except OSError as error:
+        raise RunDirError(f"cannot write {run_dir / 'learning_curve.png'}: {error.strerror or error}; "
+                          "the checkpoints are saved") from None
     if verbose:
         print(f"learning curve: {run_dir / 'learning_curve.png'}")

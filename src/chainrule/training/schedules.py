@@ -56,11 +56,16 @@ SCHEDULES = {"constant", "cosine", "step"}
 
 
 def make_schedule(name: str, lr: float, epochs: int) -> Schedule:
+    """The schedule ``name`` planned over ``epochs`` epochs. Past the plan (a resumed run extended
+    with more epochs) it keeps the rate of the plan's last epoch: the rate never jumps back up."""
     check_positive_int(epochs, "epochs", f"{name!r} schedule")
     if name == "constant":
-        return constant(lr)
-    if name == "cosine":
-        return cosine(lr, epochs)
-    if name == "step":
-        return step(lr, every=max(epochs // 3, 1))
-    raise ConfigError(f"unknown learning-rate schedule {name!r}: expected one of {sorted(SCHEDULES)}")
+        planned = constant(lr)
+    elif name == "cosine":
+        planned = cosine(lr, epochs)
+    elif name == "step":
+        planned = step(lr, every=max(epochs // 3, 1))
+    else:
+        raise ConfigError(f"unknown learning-rate schedule {name!r}: expected one of {sorted(SCHEDULES)}")
+    last = epochs - 1
+    return lambda epoch: planned(min(epoch, last))

@@ -2,18 +2,20 @@
 
 Reproducible by construction: the order of the samples in epoch ``e`` and every random mask
 drawn in it come from generators seeded with ``(seed, e)``, so a run resumed at epoch ``e``
-continues exactly as the uninterrupted run would have.
+continues exactly as the uninterrupted run would have. Given a :class:`~chainrule.rundir.RunDir`,
+``fit`` resumes from its checkpoint and checkpoints every epoch into it.
 
 Data-parallel on MPI: given a ``communicator`` (:mod:`chainrule.distributed`), every rank runs
 this same loop on its shard of each global mini-batch, and the optimizer is wrapped so that its
-update averages the gradients over the ranks first. ``batch_size`` stays the global batch.
+update averages the gradients over the ranks first. ``batch_size`` stays the global batch. Only
+rank 0 is given the run directory: it restores, and the trainer sends its state to the others.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from tqdm import tqdm
@@ -34,6 +36,9 @@ from .evaluation import evaluate
 from .health import DIVERGENCE_FACTOR, DivergenceGuard, check_finite_data, check_finite_start, diagnose_nonfinite, named
 from .history import History
 from .schedules import Schedule
+
+if TYPE_CHECKING:
+    from ..rundir import RunDir
 
 EpochCallback = Callable[[int, History], None]
 
@@ -88,39 +93,66 @@ class Trainer:
         *,
         history: History | None = None,
         on_epoch_end: EpochCallback | None = None,
+        validation_data: tuple[Array, Array] | None = None,
+        run_dir: "RunDir | None" = None,
     ) -> History:
-        """Train until ``epochs`` epochs are done in total (a given ``history`` counts as done)."""
+        """Train until ``epochs`` epochs are done in total (a given ``history`` counts as done).
+
+        ``validation_data`` is evaluated after every epoch (``val_*`` in the history; with a
+        ``run_dir`` it picks ``best.npz``); ``x_test``/``t_test`` likewise fill ``test_*``.
+        With ``run_dir`` and no ``history``, training continues from the run's last checkpoint,
+        and every epoch ends with a checkpoint; a full disk or an unwritable directory shows before
+        the first epoch (free space is checked, and a new run writes its epoch-0 checkpoint).
+        """
         check_same_length(x_train, t_train, "Trainer.fit")
         if len(x_train) == 0:
             raise ConfigError("Trainer.fit: x_train is empty: expected at least 1 training sample, got 0")
+        if (x_test is None) != (t_test is None):
+            raise ConfigError("Trainer.fit: give both x_test and t_test, or neither")
+        if self.communicator is not None:
+            self._check_shards(len(x_train))
+        if run_dir is not None and history is None:
+            history = run_dir.restore(self.net, self.optimizer)
         history = history if history is not None else History()
+        if run_dir is not None:
+            from ..rundir import estimated_checkpoint_bytes
+
+            run_dir.check_free_space(estimated_checkpoint_bytes(self.net, self.optimizer))
+            if not run_dir.has_checkpoint():
+                run_dir.save(self.net, self.optimizer, history)
         xp = self.net.xp
         # Move the data to the network's device once, not once per batch.
         x_train, t_train = xp.asarray(x_train), xp.asarray(t_train)
-        if (x_test is None) != (t_test is None):
-            raise ConfigError("Trainer.fit: give both x_test and t_test, or neither")
+        evaluated = {}  # history column prefix -> data measured after every epoch
+        if validation_data is not None:
+            check_same_length(validation_data[0], validation_data[1], "Trainer.fit validation_data")
+            evaluated["val"] = (xp.asarray(validation_data[0]), xp.asarray(validation_data[1]))
         if x_test is not None:
-            x_test, t_test = xp.asarray(x_test), xp.asarray(t_test)
-        arrays = named([("x_train", x_train), ("t_train", t_train), ("x_test", x_test), ("t_test", t_test)])
+            evaluated["test"] = (xp.asarray(x_test), xp.asarray(t_test))
+        arrays = named([("x_train", x_train), ("t_train", t_train)]
+                       + [(f"{x}_{prefix}", a) for prefix, pair in evaluated.items() for x, a in zip("xt", pair)])
         check_finite_data(arrays, "Trainer.fit")
         check_finite_start(self.net, self.optimizer, "Trainer.fit")
         self._guard = DivergenceGuard(self.divergence_factor)
         if self.communicator is not None:
-            self._check_shards(len(x_train))
             history = self._continue_rank0(history)
         for epoch in range(len(history), self.epochs):
             started = time.perf_counter()
             lr = self._set_learning_rate(epoch)
             train_loss, train_acc = self._train_epoch(epoch, x_train, t_train, xp)
-            test_loss, test_acc = math.nan, math.nan
-            if x_test is not None:
-                test_loss, test_acc = evaluate(self.net, x_test, t_test, self.eval_batch_size, self.communicator)
+            metrics = {}
+            for name, (x, t) in evaluated.items():
+                metrics[f"{name}_loss"], metrics[f"{name}_acc"] = evaluate(
+                    self.net, x, t, self.eval_batch_size, self.communicator
+                )
             history.append(
-                epoch=epoch + 1, train_loss=train_loss, train_acc=train_acc, test_loss=test_loss,
-                test_acc=test_acc, lr=lr, seconds=time.perf_counter() - started,
+                epoch=epoch + 1, train_loss=train_loss, train_acc=train_acc, **metrics,
+                lr=lr, seconds=time.perf_counter() - started,
             )
             if self.verbose:
                 print(self._summary(history), flush=True)
+            if run_dir is not None:
+                run_dir.save(self.net, self.optimizer, history)
             if on_epoch_end is not None:
                 on_epoch_end(epoch + 1, history)
         return history
@@ -219,6 +251,7 @@ class Trainer:
     def _summary(self, history: History) -> str:
         row = history.last()
         text = f"epoch {row['epoch']}/{self.epochs}  loss {row['train_loss']:.4f}  acc {row['train_acc']:.4f}"
-        if not math.isnan(row["test_acc"]):
-            text += f"  test loss {row['test_loss']:.4f}  test acc {row['test_acc']:.4f}"
+        for name, label in (("val", "val"), ("test", "test")):
+            if not math.isnan(row[f"{name}_acc"]):
+                text += f"  {label} loss {row[f'{name}_loss']:.4f}  {label} acc {row[f'{name}_acc']:.4f}"
         return text + f"  lr {row['lr']:.3g}  {row['seconds']:.1f}s"
