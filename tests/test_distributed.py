@@ -167,6 +167,9 @@ def test_synchronised_batch_norm_refuses_a_batch_that_leaves_a_rank_empty() -> N
     with pytest.raises(ValueError, match="leaves a batch of 1"):
         Trainer(net, SGD(0.1), batch_size=10, verbose=0, communicator=ranks).fit(x, t)
     assert ranks.calls == 0  # refused before any communication
+    per_rank = MultiLayerNet(3, [4], 2, use_batchnorm=True, rng=0)  # statistics of each rank's shard
+    with pytest.raises(ValueError, match="per-rank batch normalisation needs 2 samples"):
+        Trainer(per_rank, SGD(0.1), batch_size=3, verbose=0, communicator=ranks).fit(x[:39], t[:39])
 
 
 def test_each_rank_gets_its_share_of_the_cores_blas_threads() -> None:

@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from ..backend import Array, array_module
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from ..layers.normalization import BatchNormalization, local_batch_mean
 from .communicator import Communicator
 
@@ -68,3 +68,26 @@ def synchronize_batch_norm(net: Any, communicator: Communicator | None, enabled:
 
 def has_synchronized_batch_norm(net: Any) -> bool:
     return any(isinstance(getattr(layer, "batch_mean", None), GlobalBatchMean) for layer in net.layers.values())
+
+
+def check_batch_norm_shards(net: Any, communicator: Communicator, samples: int, batch_size: int) -> None:
+    """Refuse, before training starts, a batch size that leaves some rank too few samples.
+
+    Synchronised, every rank takes part in every batch's statistics: no shard may be empty.
+    Per rank, each shard's own statistics need two samples (one sample normalises to beta).
+    """
+    size = communicator.size
+    smallest_batch = min(batch_size, samples % batch_size or batch_size)
+    smallest_shard = smallest_batch // size
+    if has_synchronized_batch_norm(net):
+        needed, kind = 1, "synchronised batch normalisation needs a sample on every one of"
+    elif any(isinstance(layer, BatchNormalization) for layer in net.layers.values()):
+        needed, kind = 2, "per-rank batch normalisation needs 2 samples on each of"
+    else:
+        return
+    if smallest_shard < needed:
+        raise ConfigError(
+            f"Trainer: {kind} the {size} ranks in every batch, but batch_size {batch_size} on {samples} "
+            f"samples leaves a batch of {smallest_batch} ({smallest_shard} on some rank); choose a batch "
+            "size (and sample count) that avoids it" + ("" if needed == 1 else ", or synchronise batch norm")
+        )

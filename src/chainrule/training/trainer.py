@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from ..backend import Array, to_numpy
 from ..checks import check_positive_int, check_same_length, is_integer
-from ..distributed.batchnorm import has_synchronized_batch_norm
+from ..distributed.batchnorm import check_batch_norm_shards
 from ..distributed.communicator import broadcast_from_root
 from ..distributed.optimizer import (
     average_buffers,
@@ -31,7 +31,6 @@ from ..distributed.optimizer import (
     create_multi_node_optimizer,
 )
 from ..errors import ConfigError, NonFiniteError
-from ..layers import BatchNormalization
 from .evaluation import evaluate
 from .health import DIVERGENCE_FACTOR, DivergenceGuard, check_finite_data, check_finite_start, diagnose_nonfinite, named
 from .history import History
@@ -110,7 +109,7 @@ class Trainer:
         if (x_test is None) != (t_test is None):
             raise ConfigError("Trainer.fit: give both x_test and t_test, or neither")
         if self.communicator is not None:
-            self._check_shards(len(x_train))
+            check_batch_norm_shards(self.net, self.communicator, len(x_train), self.batch_size)
         if run_dir is not None and history is None:
             history = run_dir.restore(self.net, self.optimizer)
         history = history if history is not None else History()
@@ -215,29 +214,6 @@ class Trainer:
         broadcast_parameters(self.net, comm)
         broadcast_optimizer_state(self.optimizer.optimizer, self.net.params, comm)
         return History.from_dict(broadcast_from_root(comm, history.as_dict()))
-
-    def _check_shards(self, n: int) -> None:
-        """Batch normalisation needs enough samples on each rank in every step, before it starts.
-
-        Synchronised, every rank takes part in every batch's statistics: no shard may be empty.
-        Per rank, each shard's own statistics need two samples (one normalises to beta).
-        """
-        size = self.communicator.size
-        smallest_batch = min(self.batch_size, n % self.batch_size or self.batch_size)
-        smallest_shard = smallest_batch // size
-        has_batch_norm = any(isinstance(layer, BatchNormalization) for layer in self.net.layers.values())
-        if has_synchronized_batch_norm(self.net):
-            needed, kind = 1, "synchronised batch normalisation needs a sample on every one of"
-        elif has_batch_norm:
-            needed, kind = 2, "per-rank batch normalisation needs 2 samples on each of"
-        else:
-            return
-        if smallest_shard < needed:
-            raise ConfigError(
-                f"Trainer: {kind} the {size} ranks in every batch, but batch_size {self.batch_size} on {n} "
-                f"samples leaves a batch of {smallest_batch} ({smallest_shard} on some rank); choose a batch "
-                "size (and sample count) that avoids it" + ("" if needed == 1 else ", or synchronise batch norm")
-            )
 
     def _reseed_layers(self, epoch: int) -> None:
         """Give every random layer (dropout) a generator seeded by (seed, epoch, position)."""
