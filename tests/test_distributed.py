@@ -62,6 +62,10 @@ def test_flat_buffer_packs_views_and_unpacks() -> None:
     buffer.unpack_into(target)
     np.testing.assert_array_equal(target["b"], [14.0, 16.0])
     np.testing.assert_array_equal(arrays["W"], np.arange(6.0).reshape(2, 3))  # the input is untouched
+    with pytest.raises(ValueError, match="'W' has shape"):
+        buffer.pack({"W": np.zeros(6), "b": np.zeros(2)})
+    with pytest.raises(ValueError, match="expected arrays"):
+        buffer.pack({"W": arrays["W"]})
 
 
 class FakeRanks:

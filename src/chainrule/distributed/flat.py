@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import Array, array_module
+from ..errors import ShapeError
 
 
 class FlatBuffer:
@@ -56,7 +57,12 @@ class FlatBuffer:
         if arrays is None:
             self.data[: self.size] = 0
             return
+        missing = [key for key in self.offsets if key not in arrays]
+        if missing or len(arrays) != len(self.offsets):
+            raise ValueError(f"FlatBuffer.pack: expected arrays {list(self.offsets)}, got {list(arrays)}")
         for key, (start, stop) in self.offsets.items():
+            if tuple(arrays[key].shape) != self.shapes[key]:
+                raise ShapeError(f"FlatBuffer.pack: {key!r} has shape {tuple(arrays[key].shape)}, expected {self.shapes[key]}")
             target = self.data[start:stop]
             source = arrays[key].reshape(-1)
             if scale == 1.0:
