@@ -39,6 +39,7 @@ Rule = Callable[..., tuple[Array, ...]]
 _MIN_COMPILED_SIZE = 4096  # below this the compiled loop's call overhead outweighs the passes saved
 _kernels: dict[tuple[Rule, int], Callable[..., None]] = {}
 _numba: Any = None  # the module, once imported; False when unavailable or disabled
+_threads: int | None = None  # set_threads() before numba is loaded: applied when it is
 _lock = threading.Lock()
 
 
@@ -55,6 +56,8 @@ def _load_numba() -> Any:
                     except Exception:  # not installed, or an incompatible NumPy
                         _numba = False
                     else:
+                        if _threads is not None:
+                            numba.set_num_threads(min(_threads, numba.config.NUMBA_NUM_THREADS))
                         _numba = numba
     return _numba
 
@@ -67,11 +70,13 @@ def compiled_available() -> bool:
 def set_threads(count: int) -> None:
     """Run compiled rules on ``count`` threads (numba's default is one per CPU).
 
-    Only affects the compiled path; BLAS threads are set separately (see ``chainrule.threads``).
+    Does not import numba: if it is not loaded yet, the count is applied when it is.
+    Use :func:`chainrule.threads.set_threads` to limit BLAS as well.
     """
-    numba = _load_numba()
-    if numba:
-        numba.set_num_threads(max(1, min(int(count), numba.config.NUMBA_NUM_THREADS)))
+    global _threads
+    _threads = max(1, int(count))
+    if _numba:
+        _numba.set_num_threads(min(_threads, _numba.config.NUMBA_NUM_THREADS))
 
 
 def apply_rule(rule: Rule, param: Array, grad: Array, slots: tuple[Array, ...], hyper: tuple[float, ...]) -> None:

@@ -16,6 +16,7 @@ from ..models import IMAGE_MODELS, MODELS, build_model, model_config
 from ..optimizers import OPTIMIZERS, make_optimizer
 from ..plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
 from ..runs import fresh_run_dir, latest_run_dir, load_history, save_history
+from ..threads import set_threads
 from ..training import Trainer, make_schedule
 from ..training.schedules import SCHEDULES
 from .datasets import add_data_arguments, load_dataset
@@ -86,6 +87,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling and dropout; same seed, same weights (default: 0)")
     fit.add_argument("--limit", type=int, metavar="N", help="train on the first N training samples only (quick trials)")
     fit.add_argument("--backend", choices=["numpy", "cupy", "auto"], default="numpy", help="array backend: cupy runs on an NVIDIA GPU (default: numpy)")
+    fit.add_argument("--threads", type=_thread_count, metavar="N",
+                     help="CPU threads for matrix products and optimizer updates (default: all cores; on a busy "
+                          "machine 1 is often fastest)")
     fit.add_argument("-v", "--verbose", type=int, choices=[0, 1, 2], default=1, help="0 quiet, 1 progress bars, 2 one line per epoch (default: 1)")
     add_data_arguments(parser)
     out = parser.add_argument_group("output")
@@ -160,8 +164,20 @@ def _run_dir(args: argparse.Namespace) -> Path:
     return fresh_run_dir("runs", name)
 
 
+def _thread_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return count
+
+
 def run(args: argparse.Namespace) -> int:
     _check_options(args)
+    if args.threads:
+        set_threads(args.threads)
     run_dir = _run_dir(args)
     if args.resume:
         model_state, optimizer_state, config = load_checkpoint(run_dir)
