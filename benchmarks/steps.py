@@ -489,9 +489,12 @@ def steps_child(case: str, args: argparse.Namespace) -> dict[str, Any]:
     """Measure one case (in a child process, so thread settings and memory are its own)."""
     import numpy as np
 
-    from chainrule.threads import set_threads
-
-    set_threads(args.threads)
+    try:
+        from chainrule.threads import set_threads
+    except ImportError:  # an older chainrule, measured as a baseline: the environment variables only
+        pass
+    else:
+        set_threads(args.threads)
     gpu = args.backend == "cupy"
     try:
         net, optimizer, batch, sample_shape, make_torch_optimizer, make_naive_optimizer = build_case(case, args.backend)
