@@ -108,7 +108,9 @@ def _compiled(rule: Rule, slot_count: int) -> Callable[..., None]:
     kernel = _kernels.get(key)
     if kernel is None:
         numba = _numba
-        element = numba.njit(rule)
+        # error_model="numpy": x / 0 gives inf or nan as NumPy does, instead of raising; without the
+        # check for a zero divisor in every iteration, LLVM vectorizes the loop (10x faster here).
+        element = numba.njit(rule, error_model="numpy")
         prange = numba.prange
         # One loop per number of state arrays: numba cannot index a variable-length tuple of arrays.
         if slot_count == 0:
@@ -125,5 +127,5 @@ def _compiled(rule: Rule, slot_count: int) -> Callable[..., None]:
                     param[i], s1[i], s2[i] = element(param[i], grad[i], s1[i], s2[i], *hyper)
         else:
             raise ValueError(f"rules with {slot_count} state arrays are not supported")
-        kernel = _kernels[key] = numba.njit(parallel=True, nogil=True)(loop)
+        kernel = _kernels[key] = numba.njit(parallel=True, nogil=True, error_model="numpy")(loop)
     return kernel
