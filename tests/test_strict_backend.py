@@ -46,6 +46,8 @@ def assert_same(device_value, host_value, backend, what=""):
     assert array_module(host_value) is np, what
     if backend.name == "strict":
         np.testing.assert_array_equal(got, host_value, err_msg=what)
+    elif got.dtype == np.float32:  # GPU float32 matrix products round differently, and it grows in training
+        np.testing.assert_allclose(got, host_value, rtol=1e-4, atol=1e-5, err_msg=what)
     else:
         np.testing.assert_allclose(got, host_value, **TOLERANCE["cupy"], err_msg=what)
 

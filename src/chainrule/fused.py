@@ -11,7 +11,10 @@ An optimizer's rule is written once, as the textbook writes it, with in-place op
 Given whole arrays, NumPy (or CuPy) runs it as it reads: one pass over memory per operator,
 updating ``param``, ``m`` and ``v`` in place. Given single numbers, the same text computes one
 element; :func:`apply_rule` compiles it that way with numba (when installed) into a loop that
-reads and writes every element once, split over threads. Both evaluate the same operations in
+reads and writes every element once, and on CuPy into one fused GPU kernel (``cupy.fuse``).
+The compiled loop runs on one thread: a second numba (OpenMP) thread pool left spinning beside
+OpenBLAS's made the next matrix products 20x slower on two cores, far more than a second thread
+gains on a pass bounded by memory. Both evaluate the same operations in
 the same order, so float64 results are bit-identical; for float32 the compiled loop keeps its
 intermediate values in float64 and rounds each stored value once (the array path rounds after
 every operation), a difference at float32's last digit.
@@ -32,14 +35,14 @@ import numpy as np
 
 from .backend import Array
 
-__all__ = ["apply_rule", "compiled_available", "set_threads"]
+__all__ = ["apply_rule", "compiled_available"]
 
 Rule = Callable[..., tuple[Array, ...]]
 
 _MIN_COMPILED_SIZE = 4096  # below this the compiled loop's call overhead outweighs the passes saved
 _kernels: dict[tuple[Rule, int], Callable[..., None]] = {}
 _numba: Any = None  # the module, once imported; False when unavailable or disabled
-_threads: int | None = None  # set_threads() before numba is loaded: applied when it is
+_cupy_kernels: dict[Rule, Any] = {}  # rule -> its cupy.fuse kernel, or None where fusing failed
 _lock = threading.Lock()
 
 
@@ -56,8 +59,6 @@ def _load_numba() -> Any:
                     except Exception:  # not installed, or an incompatible NumPy
                         _numba = False
                     else:
-                        if _threads is not None:
-                            numba.set_num_threads(min(_threads, numba.config.NUMBA_NUM_THREADS))
                         _numba = numba
     return _numba
 
@@ -65,18 +66,6 @@ def _load_numba() -> Any:
 def compiled_available() -> bool:
     """True when numba is installed and not disabled: NumPy updates then run as compiled loops."""
     return bool(_load_numba())
-
-
-def set_threads(count: int) -> None:
-    """Run compiled rules on ``count`` threads (numba's default is one per CPU).
-
-    Does not import numba: if it is not loaded yet, the count is applied when it is.
-    Use :func:`chainrule.threads.set_threads` to limit BLAS as well.
-    """
-    global _threads
-    _threads = max(1, int(count))
-    if _numba:
-        _numba.set_num_threads(min(_threads, _numba.config.NUMBA_NUM_THREADS))
 
 
 def apply_rule(rule: Rule, param: Array, grad: Array, slots: tuple[Array, ...], hyper: tuple[float, ...]) -> None:
@@ -96,14 +85,39 @@ def apply_rule(rule: Rule, param: Array, grad: Array, slots: tuple[Array, ...], 
         kernel = _compiled(rule, len(slots))
         kernel(*(a.reshape(-1) for a in arrays), hyper)
         return
+    if type(param) is not np.ndarray and _fused_on_gpu(rule, param, grad, slots, hyper):
+        return
     results = rule(param, grad, *slots, *hyper)
     for before, after in zip((param, *slots), results):
         if after is not before:  # a rule must update in place; this catches one that rebinds
             raise AssertionError(f"update rule {rule.__name__} replaced an array instead of updating it in place")
 
 
+def _fused_on_gpu(rule: Rule, param: Array, grad: Array, slots: tuple[Array, ...], hyper: tuple[float, ...]) -> bool:
+    """Run ``rule`` as one ``cupy.fuse`` kernel when ``param`` is a CuPy array; False if it cannot."""
+    module = type(param).__module__
+    if not module.startswith("cupy"):
+        return False
+    if rule not in _cupy_kernels:
+        import cupy
+
+        def kernel(*arrays_and_hyper):  # type: ignore[no-untyped-def]
+            rule(*arrays_and_hyper)  # in place: returns nothing, so no output arrays are allocated
+
+        _cupy_kernels[rule] = cupy.fuse(kernel)
+    fused_kernel = _cupy_kernels[rule]
+    if fused_kernel is None:
+        return False
+    try:
+        fused_kernel(param, grad, *slots, *hyper)
+    except Exception:  # a rule CuPy cannot fuse: whole-array operations instead, from now on
+        _cupy_kernels[rule] = None
+        return False
+    return True
+
+
 def _compiled(rule: Rule, slot_count: int) -> Callable[..., None]:
-    """A numba loop applying ``rule`` element by element, over threads (compiled once per rule)."""
+    """A numba loop applying ``rule`` element by element, on one thread (compiled once per rule)."""
     key = (rule, slot_count)
     kernel = _kernels.get(key)
     if kernel is None:
@@ -111,21 +125,20 @@ def _compiled(rule: Rule, slot_count: int) -> Callable[..., None]:
         # error_model="numpy": x / 0 gives inf or nan as NumPy does, instead of raising; without the
         # check for a zero divisor in every iteration, LLVM vectorizes the loop (10x faster here).
         element = numba.njit(rule, error_model="numpy")
-        prange = numba.prange
         # One loop per number of state arrays: numba cannot index a variable-length tuple of arrays.
         if slot_count == 0:
             def loop(param, grad, hyper):  # type: ignore[no-untyped-def]
-                for i in prange(param.size):
+                for i in range(param.size):
                     (param[i],) = element(param[i], grad[i], *hyper)
         elif slot_count == 1:
             def loop(param, grad, s1, hyper):  # type: ignore[no-untyped-def]
-                for i in prange(param.size):
+                for i in range(param.size):
                     param[i], s1[i] = element(param[i], grad[i], s1[i], *hyper)
         elif slot_count == 2:
             def loop(param, grad, s1, s2, hyper):  # type: ignore[no-untyped-def]
-                for i in prange(param.size):
+                for i in range(param.size):
                     param[i], s1[i], s2[i] = element(param[i], grad[i], s1[i], s2[i], *hyper)
         else:
             raise ValueError(f"rules with {slot_count} state arrays are not supported")
-        kernel = _kernels[key] = numba.njit(parallel=True, nogil=True, error_model="numpy")(loop)
+        kernel = _kernels[key] = numba.njit(nogil=True, error_model="numpy")(loop)
     return kernel

@@ -1,4 +1,4 @@
-"""How many CPU threads chainrule's arithmetic may use: BLAS for matrix products, numba for updates.
+"""How many CPU threads chainrule's arithmetic may use (BLAS, for the matrix products).
 
 On a busy machine two BLAS threads can collapse (a thread that loses its core stalls the other):
 an MNIST epoch of 0.19 s took 7-14 s under load, 0.33 s at one thread. ``chainrule train
@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import os
 
-from . import fused
-
 __all__ = ["set_threads", "THREAD_VARIABLES"]
 
-# Read by OpenBLAS, OpenMP, MKL and numba when they start (in this process or a child process).
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+# Read by OpenBLAS, OpenMP and MKL when they start (in this process or a child process).
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def set_threads(count: int) -> None:
-    """Limit BLAS and the compiled optimizer updates to ``count`` threads, from now on.
+    """Limit BLAS to ``count`` threads, from now on (the compiled optimizer updates use one).
 
     Libraries already loaded are limited through threadpoolctl; the environment variables cover
     libraries loaded later and child processes.
@@ -33,4 +31,3 @@ def set_threads(count: int) -> None:
         pass
     else:
         threadpool_limits(limits=count)
-    fused.set_threads(count)
