@@ -11,7 +11,8 @@ An optimizer's rule is written once, as the textbook writes it, with in-place op
 Given whole arrays, NumPy (or CuPy) runs it as it reads: one pass over memory per operator,
 updating ``param``, ``m`` and ``v`` in place. Given single numbers, the same text computes one
 element; :func:`apply_rule` compiles it that way with numba (when installed) into a loop that
-reads and writes every element once, and on CuPy into one fused GPU kernel (``cupy.fuse``).
+reads and writes every element once. (CuPy runs the rule on whole arrays: ``cupy.fuse`` either
+refused these rules or, for Nesterov's, silently computed something else in CuPy 14.2.)
 The compiled loop runs on one thread: a second numba (OpenMP) thread pool left spinning beside
 OpenBLAS's made the next matrix products 20x slower on two cores, far more than a second thread
 gains on a pass bounded by memory. Both evaluate the same operations in
@@ -42,7 +43,6 @@ Rule = Callable[..., tuple[Array, ...]]
 _MIN_COMPILED_SIZE = 4096  # below this the compiled loop's call overhead outweighs the passes saved
 _kernels: dict[tuple[Rule, int], Callable[..., None]] = {}
 _numba: Any = None  # the module, once imported; False when unavailable or disabled
-_cupy_kernels: dict[Rule, Any] = {}  # rule -> its cupy.fuse kernel, or None where fusing failed
 _lock = threading.Lock()
 
 
@@ -85,35 +85,10 @@ def apply_rule(rule: Rule, param: Array, grad: Array, slots: tuple[Array, ...], 
         kernel = _compiled(rule, len(slots))
         kernel(*(a.reshape(-1) for a in arrays), hyper)
         return
-    if type(param) is not np.ndarray and _fused_on_gpu(rule, param, grad, slots, hyper):
-        return
     results = rule(param, grad, *slots, *hyper)
     for before, after in zip((param, *slots), results):
         if after is not before:  # a rule must update in place; this catches one that rebinds
             raise AssertionError(f"update rule {rule.__name__} replaced an array instead of updating it in place")
-
-
-def _fused_on_gpu(rule: Rule, param: Array, grad: Array, slots: tuple[Array, ...], hyper: tuple[float, ...]) -> bool:
-    """Run ``rule`` as one ``cupy.fuse`` kernel when ``param`` is a CuPy array; False if it cannot."""
-    module = type(param).__module__
-    if not module.startswith("cupy"):
-        return False
-    if rule not in _cupy_kernels:
-        import cupy
-
-        def kernel(*arrays_and_hyper):  # type: ignore[no-untyped-def]
-            rule(*arrays_and_hyper)  # in place: returns nothing, so no output arrays are allocated
-
-        _cupy_kernels[rule] = cupy.fuse(kernel)
-    fused_kernel = _cupy_kernels[rule]
-    if fused_kernel is None:
-        return False
-    try:
-        fused_kernel(param, grad, *slots, *hyper)
-    except Exception:  # a rule CuPy cannot fuse: whole-array operations instead, from now on
-        _cupy_kernels[rule] = None
-        return False
-    return True
 
 
 def _compiled(rule: Rule, slot_count: int) -> Callable[..., None]:
