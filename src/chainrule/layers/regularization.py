@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from ..backend import Array, array_module
-from ..errors import ShapeError
-from .base import Layer
+from ..errors import ConfigError, ShapeError
+from .base import Layer, check_input_dtype
 
 
 class Dropout(Layer):
@@ -27,7 +27,7 @@ class Dropout(Layer):
     def __init__(self, dropout_ratio: float = 0.5, *, rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
         if not 0 <= dropout_ratio < 1:
-            raise ValueError(f"Dropout: dropout_ratio must be in [0, 1), got {dropout_ratio}")
+            raise ConfigError(f"Dropout: dropout_ratio must be in [0, 1), got {dropout_ratio}")
         self.dropout_ratio = dropout_ratio
         self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         self.fixed_mask: Any = None
@@ -49,6 +49,7 @@ class Dropout(Layer):
         return mask
 
     def forward(self, x: Array) -> Array:
+        check_input_dtype(self, x)
         self.x_shape = x.shape
         if not self.training:
             self.keep = None
