@@ -21,7 +21,7 @@ OPTIMIZERS = {
     "adam-torch": lambda: Adam(0.01, torch_compatible=True),
     "adam-weight-decay": lambda: Adam(0.01, weight_decay=0.1),
 }
-SHAPES = {"W": (96, 64), "b": (64,)}  # W is large enough for the compiled loop, b is not
+SHAPES = {"W": (300, 250), "b": (250,)}  # W is large enough for the compiled loop, b is not
 
 
 def run_both(make, dtype, steps=3):
@@ -78,7 +78,7 @@ def test_a_rule_that_rebinds_instead_of_updating_in_place_is_refused():
 
 
 def test_strided_arrays_take_the_array_path_and_still_update_in_place():
-    param = np.zeros((200, 100))[:, ::2]  # not contiguous: a flat view would be a copy
+    param = np.zeros((600, 400))[:, ::2]  # not contiguous: a flat view would be a copy
     SGD(0.5).update({"W": param}, {"W": np.ones_like(param)})
     np.testing.assert_array_equal(param, -0.5)
 

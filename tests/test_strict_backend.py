@@ -169,7 +169,7 @@ def test_optimizer_updates_match_numpy(name, backend):
         return make_optimizer(name, 0.01)
 
     rng = np.random.default_rng(2)
-    shapes = {"W": (70, 80), "b": (80,)}  # W is big enough for the compiled path on the host
+    shapes = {"W": (300, 250), "b": (250,)}  # W is big enough for the compiled path on the host
     host_params = {key: rng.standard_normal(shape) for key, shape in shapes.items()}
     device_params = {key: backend.asarray(value) for key, value in host_params.items()}
     host_optimizer, device_optimizer = make(), make()

@@ -40,7 +40,9 @@ __all__ = ["apply_rule", "compiled_available"]
 
 Rule = Callable[..., tuple[Array, ...]]
 
-_MIN_COMPILED_SIZE = 4096  # below this the compiled loop's call overhead outweighs the passes saved
+# Below this many elements an array stays in cache and NumPy's passes over it cost microseconds:
+# not worth the compilation (about a second per rule and dtype, in every new process).
+_MIN_COMPILED_SIZE = 1 << 16
 _kernels: dict[tuple[Rule, int], Callable[..., None]] = {}
 _numba: Any = None  # the module, once imported; False when unavailable or disabled
 _lock = threading.Lock()
