@@ -19,8 +19,7 @@ What is measured (see benchmarks/README.md for how to read it):
   epoch   One MNIST epoch through chainrule's Trainer (and the same loop in PyTorch), in its own
           process, with its wall time and peak resident memory. Data from $CHAINRULE_DATA.
 
-Threads: the parent sets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, MKL_NUM_THREADS and
-NUMBA_NUM_THREADS to --threads (default: the CPUs this process may run on) for the child
+Threads: the parent sets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS to --threads (default: the CPUs this process may run on) for the child
 processes that measure, before NumPy loads; the children call chainrule.threads.set_threads and
 torch.set_num_threads with the same number. Before starting, the parent watches /proc/stat for
 --load-check seconds and warns when other work keeps those CPUs busy.
@@ -844,7 +843,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     env = dict(os.environ)
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[variable] = str(args.threads)
     cases = [case for case in args.cases.split(",") if case]
     epoch_models = args.epochs.split(",") if args.epochs else (["mlp-small"] if args.quick else list(EPOCH_MODELS))
@@ -852,7 +851,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cpus = _usable_cpus()
     print(f"chainrule training-step benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs "
-          f"({len(cpus)} usable), {args.threads} threads (OPENBLAS/OMP/MKL/NUMBA_NUM_THREADS, set_threads, "
+          f"({len(cpus)} usable), {args.threads} threads (OPENBLAS/OMP/MKL_NUM_THREADS, set_threads, "
           f"torch.set_num_threads), backend {args.backend}, Python "
           f"{platform.python_version()}, NumPy {np.__version__}"
           + (f", PyTorch {_torch().__version__}" if torch_available() else f"; {TORCH_MISSING}"))

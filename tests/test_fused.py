@@ -48,7 +48,7 @@ class array_path:
         fused._numba = self.saved
 
 
-needs_numba = pytest.mark.skipif(not fused.compiled_available(), reason="numba not installed")
+needs_numba = pytest.mark.skipif(not fused.compiled_available(), reason="numba not installed, or CHAINRULE_NUMBA=0")
 
 
 @needs_numba
