@@ -19,8 +19,9 @@ What is measured (see benchmarks/README.md for how to read it):
   epoch   One MNIST epoch through chainrule's Trainer (and the same loop in PyTorch), in its own
           process, with its wall time and peak resident memory. Data from $CHAINRULE_DATA.
 
-Threads: the parent sets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS to --threads (default: the CPUs this process may run on) for the child
-processes that measure, before NumPy loads; the children call chainrule.threads.set_threads and
+Threads: the parent sets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS to --threads
+(default: the CPUs this process may run on) for the child processes that measure, before NumPy
+loads; the children call chainrule.threads.set_threads and
 torch.set_num_threads with the same number. Before starting, the parent watches /proc/stat for
 --load-check seconds and warns when other work keeps those CPUs busy.
 
