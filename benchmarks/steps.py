@@ -1,13 +1,16 @@
 """Training-step speed: chainrule against PyTorch CPU and a naive float64 NumPy net, same run.
 
-Usage:  python benchmarks/steps.py [--json out.json] [--quick] [--threads N] [--cases ...] [--no-epoch]
+Usage:  python benchmarks/steps.py [--json out.json] [--quick] [--threads N] [--runs N] [--cases ...]
+                                  [--no-epoch] [--backend numpy|cupy]
 
 What is measured (see benchmarks/README.md for how to read it):
 
   steps   One training step = forward + backward + optimizer update on a mini-batch already in
           memory. Models: mlp-small (the textbook TwoLayerNet 784-50-10, batch 100, SGD lr 0.1),
-          mlp-large (784-1024-1024-10, He init, batch 256, Adam lr 0.001) and, when
-          chainrule.nets.SimpleConvNet exists, cnn (SimpleConvNet, batch 100, Adam lr 0.001).
+          mlp-large (784-1024-1024-10, He init, batch 256, Adam lr 0.001), mlp-medium
+          (784-512-256-10, He init, batch 32, Adam lr 0.001) and, when chainrule.nets.SimpleConvNet
+          exists, cnn (SimpleConvNet, batch 100, Adam lr 0.001). Adam cases also run PyTorch's
+          Adam(fused=True) ("pytorch-fused").
           Each is run by chainrule (float32), by PyTorch CPU (float32, the same initial weights
           and optimizer) and by a textbook-style float64 NumPy net written below (the naive
           baseline). After warm-up, the frameworks take turns in blocks of steps; the median
@@ -17,8 +20,16 @@ What is measured (see benchmarks/README.md for how to read it):
           process, with its wall time and peak resident memory. Data from $CHAINRULE_DATA.
 
 Threads: the parent sets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS to --threads
-(default: os.cpu_count()) for the child processes that measure, before NumPy loads, and the
-children call torch.set_num_threads with the same number. Switching from one library's thread
+(default: the CPUs this process may run on) for the child processes that measure, before NumPy
+loads; the children call chainrule.threads.set_threads and
+torch.set_num_threads with the same number. Before starting, the parent watches /proc/stat for
+--load-check seconds and warns when other work keeps those CPUs busy.
+
+--runs N measures every case in N separate processes: the table shows the median over the
+processes' medians and the spread max/min of those medians (a process can land in a slower
+state for its whole life, e.g. memory layout, so blocks within one process do not show it).
+
+--backend cupy runs chainrule on CuPy and PyTorch on CUDA (no naive baseline, no GEMM peak). Switching from one library's thread
 pool to the other's, the measurer first sleeps --settle seconds: idle OpenBLAS and OpenMP
 workers spin for a while after each call, and on a small machine that spinning would be billed
 to whoever runs next.
@@ -38,7 +49,8 @@ import sys
 import time
 from typing import Any, Callable, NamedTuple
 
-CASES = ("mlp-small", "mlp-large", "cnn")
+CASES = ("mlp-small", "mlp-large", "mlp-medium", "cnn")
+ADAM_CASES = ("mlp-large", "mlp-medium", "cnn")
 EPOCH_MODELS = ("mlp-small", "mlp-large")
 SEED = 0
 TORCH_MISSING = "PyTorch not installed (pip install torch==2.13.0): comparison skipped"
@@ -276,13 +288,23 @@ def naive_twin(net) -> NaiveNet:
     return NaiveNet(layers)
 
 
+def _book_order(layers: list[Any]) -> list[Any]:
+    """chainrule holds "max pool, then ReLU" (the same function, cheaper); PyTorch gets the book's
+    ReLU, then max pool, as a PyTorch user would write it."""
+    layers = list(layers)
+    for index in range(len(layers) - 1):
+        if type(layers[index]).__name__ == "Pooling" and type(layers[index + 1]).__name__ == "Relu":
+            layers[index], layers[index + 1] = layers[index + 1], layers[index]
+    return layers
+
+
 def torch_twin(net):
     """The same network in PyTorch (float32), with a copy of ``net``'s initial weights."""
     import numpy as np
     import torch
 
     modules: list[Any] = []
-    for layer in net.layers.values():
+    for layer in _book_order(list(net.layers.values())):
         kind = type(layer).__name__
         if kind in ("Affine", "Convolution"):
             W, b = layer.params["W"], layer.params["b"]
@@ -322,7 +344,7 @@ class Case(NamedTuple):
     naive_optimizer: Callable[[], Any]
 
 
-def build_case(case: str) -> Case:
+def build_case(case: str, backend: str = "numpy") -> Case:
     import numpy as np
 
     from chainrule.optimizers import SGD, Adam
@@ -330,22 +352,24 @@ def build_case(case: str) -> Case:
     if case == "mlp-small":
         from chainrule.nets import TwoLayerNet
 
-        net = TwoLayerNet(784, 50, 10, rng=SEED, dtype=np.float32)
+        net = TwoLayerNet(784, 50, 10, rng=SEED, dtype=np.float32, backend=backend)
         return Case(net, SGD(0.1), 100, (784,), lambda p: _torch().optim.SGD(p, lr=0.1), lambda: NaiveSGD(0.1))
-    if case == "mlp-large":
+    if case in ("mlp-large", "mlp-medium"):
         from chainrule.nets import MultiLayerNet
 
-        net = MultiLayerNet(784, [1024, 1024], 10, weight_init_std="he", rng=SEED, dtype=np.float32)
+        hidden, batch, shape = ([1024, 1024], 256, (784,)) if case == "mlp-large" else ([512, 256], 32, (784,))
+        net = MultiLayerNet(784, hidden, 10, weight_init_std="he", rng=SEED, dtype=np.float32, backend=backend)
     elif case == "cnn":
         from chainrule.nets import SimpleConvNet  # ImportError: no convolution yet
 
-        net = SimpleConvNet(rng=SEED, dtype=np.float32)
+        net = SimpleConvNet(rng=SEED, dtype=np.float32, backend=backend)
+        batch, shape = 100, (1, 28, 28)
     else:
         raise ValueError(f"unknown case {case!r}")
-    batch, shape = (256, (784,)) if case == "mlp-large" else (100, (1, 28, 28))
     # torch_compatible: the very update rule torch.optim.Adam applies, so both do the same work.
     return Case(net, Adam(0.001, torch_compatible=True), batch, shape,
-                lambda p: _torch().optim.Adam(p, lr=0.001), lambda: NaiveAdam(0.001))
+                lambda p, fused=False: _torch().optim.Adam(p, lr=0.001, fused=fused or None),
+                lambda: NaiveAdam(0.001))
 
 
 def _torch():
@@ -390,8 +414,10 @@ def matmul_flops(net, batch: int) -> tuple[int, int]:
 class Contender:
     """One thing to time: ``step()`` runs one unit of work; ``pool`` names its thread pool."""
 
-    def __init__(self, name: str, step: Callable[[], Any], pool: str, flops: int = 0, samples: int = 0):
+    def __init__(self, name: str, step: Callable[[], Any], pool: str, flops: int = 0, samples: int = 0,
+                 sync: Callable[[], Any] = lambda: None):
         self.name, self.step, self.pool, self.flops, self.samples = name, step, pool, flops, samples
+        self.sync = sync  # waits for queued GPU work, so that a block's time includes all of it
         self.block = 1
         self.seconds: list[float] = []
 
@@ -407,6 +433,7 @@ def measure(contenders: list[Contender], reps: int, block_seconds: float, settle
         while count < 3 or time.perf_counter() - started < 0.2:
             contender.step()
             count += 1
+        contender.sync()
         per_step = (time.perf_counter() - started) / count
         contender.block = max(2, round(block_seconds / per_step))
     pool = None
@@ -417,9 +444,11 @@ def measure(contenders: list[Contender], reps: int, block_seconds: float, settle
                 time.sleep(settle)
                 pool = contender.pool
             contender.step()
+            contender.sync()
             started = time.perf_counter()
             for _ in range(contender.block):
                 contender.step()
+            contender.sync()
             contender.seconds.append((time.perf_counter() - started) / contender.block)
 
 
@@ -461,13 +490,29 @@ def steps_child(case: str, args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
 
     try:
-        net, optimizer, batch, sample_shape, make_torch_optimizer, make_naive_optimizer = build_case(case)
+        from chainrule.threads import set_threads
+    except ImportError:  # an older chainrule, measured as a baseline: the environment variables only
+        pass
+    else:
+        set_threads(args.threads)
+    gpu = args.backend == "cupy"
+    try:
+        net, optimizer, batch, sample_shape, make_torch_optimizer, make_naive_optimizer = build_case(case, args.backend)
     except ImportError as error:
         return {"skipped": f"not available in this chainrule ({error})"}
     rng = np.random.default_rng(SEED)
-    batches = [(rng.random((batch, *sample_shape), dtype=np.float32), rng.integers(0, 10, batch)) for _ in range(8)]
+    host_batches = [(rng.random((batch, *sample_shape), dtype=np.float32), rng.integers(0, 10, batch))
+                    for _ in range(8)]
     forward_flops, step_flops = _flops_of(net, batch, sample_shape)
     steps = {}  # name -> a function running one training step on the next batch, returning the loss
+    syncs: dict[str, Callable[[], Any]] = {}
+    if gpu:
+        import cupy
+
+        batches = [(cupy.asarray(x), cupy.asarray(t)) for x, t in host_batches]
+        syncs["chainrule"] = cupy.cuda.Device().synchronize
+    else:
+        batches = host_batches
 
     def chainrule_step(data=itertools.cycle(batches)):
         x, t = next(data)
@@ -476,41 +521,52 @@ def steps_child(case: str, args: argparse.Namespace) -> dict[str, Any]:
 
     steps["chainrule"] = chainrule_step
     # The others copy the initial weights now, while chainrule's are still untouched.
-    naive, naive_optimizer = naive_twin(net), make_naive_optimizer()
+    host_net = net if not gpu else build_case(case)[0]  # the same seed: the same initial weights
+    if not gpu:
+        naive, naive_optimizer = naive_twin(host_net), make_naive_optimizer()
 
-    def naive_step(data=itertools.cycle([(x.astype(np.float64), t) for x, t in batches])):
-        x, t = next(data)
-        naive_optimizer.update(naive.params, naive.gradient(x, t))
-        return naive.loss_value
+        def naive_step(data=itertools.cycle([(x.astype(np.float64), t) for x, t in host_batches])):
+            x, t = next(data)
+            naive_optimizer.update(naive.params, naive.gradient(x, t))
+            return naive.loss_value
 
-    steps["naive-f64"] = naive_step
+        steps["naive-f64"] = naive_step
     if torch_available():
         torch = _torch()
         torch.set_num_threads(args.threads)
-        model = torch_twin(net)
-        torch_optimizer, loss_fn = make_torch_optimizer(model.parameters()), torch.nn.CrossEntropyLoss()
+        device = "cuda" if gpu else "cpu"
+        loss_fn = torch.nn.CrossEntropyLoss()
+        torch_batches = [(torch.from_numpy(x).to(device), torch.from_numpy(t).to(device)) for x, t in host_batches]
+        variants = [("pytorch", False)] + ([("pytorch-fused", True)] if case in ADAM_CASES else [])
+        for name, fused in variants:
+            model = torch_twin(host_net).to(device)
+            torch_optimizer = (make_torch_optimizer(model.parameters(), fused=True) if fused
+                               else make_torch_optimizer(model.parameters()))
 
-        def torch_step(data=itertools.cycle([(torch.from_numpy(x), torch.from_numpy(t)) for x, t in batches])):
-            x, t = next(data)
-            torch_optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), t)
-            loss.backward()
-            torch_optimizer.step()
-            return loss
+            def torch_step(data=itertools.cycle(torch_batches), model=model, torch_optimizer=torch_optimizer):
+                x, t = next(data)
+                torch_optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(model(x), t)
+                loss.backward()
+                torch_optimizer.step()
+                return loss
 
-        steps["pytorch"] = torch_step
+            steps[name] = torch_step
+            if gpu:
+                syncs[name] = torch.cuda.synchronize
 
     # The same three steps in each: their losses must agree, or the timings compare different work.
     agreement = {name: [float(step()) for _ in range(3)] for name, step in steps.items()}
-    contenders = [Contender(name, step, "torch" if name == "pytorch" else "numpy", step_flops, batch)
+    contenders = [Contender(name, step, "torch" if name.startswith("pytorch") else "numpy", step_flops, batch,
+                            syncs.get(name, lambda: None))
                   for name, step in steps.items()]
-    if case == "mlp-large":
+    if case == "mlp-large" and not gpu:
         contenders += gemm_contenders("pytorch" in steps)
     measure(contenders, args.reps, args.block, args.settle)
     return {
         "case": case, "batch": batch, "forward_flops": forward_flops, "step_flops": step_flops,
         "losses_first_3_steps": agreement, "results": {c.name: summary(c) for c in contenders},
-        "torch": "pytorch" in steps,
+        "torch": "pytorch" in steps, "backend": args.backend,
     }
 
 
@@ -518,7 +574,10 @@ def _flops_of(net, batch: int, sample_shape: tuple[int, ...]) -> tuple[int, int]
     """Run one forward pass (to learn the convolution output sizes), then count."""
     import numpy as np
 
-    net.predict(np.zeros((batch, *sample_shape), dtype=net.dtype))
+    from chainrule.backend import array_module
+
+    xp = array_module(*net.params.values())
+    net.predict(xp.zeros((batch, *sample_shape), dtype=net.dtype))
     return matmul_flops(net, batch)
 
 
@@ -583,35 +642,89 @@ def epoch_child(framework: str, case: str, args: argparse.Namespace) -> dict[str
 
 def run_child(kind: str, names: list[str], args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     command = [sys.executable, os.path.abspath(__file__), "--child", kind, *names, "--threads", str(args.threads),
-               "--reps", str(args.reps), "--block", str(args.block), "--settle", str(args.settle)]
+               "--reps", str(args.reps), "--block", str(args.block), "--settle", str(args.settle),
+               "--backend", args.backend]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["?"])[-1]}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def cpu_busy_fraction(seconds: float, cpus: set[int]) -> float | None:
+    """How busy ``cpus`` were over the next ``seconds``, from /proc/stat (0 idle .. 1 fully busy).
+
+    The load average lags by minutes; two readings of the kernel's per-CPU counters do not.
+    None where /proc/stat is missing (not Linux).
+    """
+    def read() -> dict[int, tuple[int, int]]:
+        counters = {}
+        with open("/proc/stat") as stat:
+            for line in stat:
+                name, *fields = line.split()
+                if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+                    values = [int(v) for v in fields]
+                    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+                    counters[int(name[3:])] = (sum(values[:8]), idle)
+        return counters
+
+    try:
+        before = read()
+        time.sleep(seconds)
+        after = read()
+    except OSError:
+        return None
+    total = sum(after[c][0] - before[c][0] for c in after if c in before)
+    idle = sum(after[c][1] - before[c][1] for c in after if c in before)
+    return None if total <= 0 else 1 - idle / total
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:9.3f}"
 
 
+def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One case measured in several processes: the first run's details, and per contender the
+    median of the processes' medians (``median_s``) and their ``spread`` = max / min."""
+    good = [run for run in runs if "results" in run]
+    if len(good) <= 1:
+        return good[0] if good else runs[0]
+    merged = dict(good[0])
+    merged["results"] = {}
+    for name in good[0]["results"]:
+        medians = [run["results"][name]["median_s"] for run in good if name in run["results"]]
+        result = dict(good[0]["results"][name])
+        result.update(median_s=statistics.median(medians), spread=max(medians) / min(medians),
+                      process_medians_s=medians)
+        if "gflops" in result:
+            result["gflops"] = merged["step_flops"] / result["median_s"] / 1e9 if not name.startswith("gemm") \
+                else max(run["results"][name]["gflops"] for run in good)
+        if "samples_per_s" in result:
+            result["samples_per_s"] = merged["batch"] / result["median_s"]
+        merged["results"][name] = result
+    merged["processes"] = len(good)
+    return merged
+
+
 def print_steps(report: dict[str, Any], peak: float | None) -> None:
-    print(f"\n{'case':<10} {'framework':<10} {'step ms':>9} {'(q1-q3)':>17} {'samples/s':>10} {'GFLOP/s':>8} "
-          f"{'% peak':>7}  chainrule speed-up")
+    print(f"\n{'case':<10} {'framework':<13} {'step ms':>9} {'(q1-q3)':>17} {'max/min':>7} {'samples/s':>10} "
+          f"{'GFLOP/s':>8} {'% peak':>7}  chainrule speed-up")
     for case, data in report["steps"].items():
         if "skipped" in data or "error" in data:
             print(f"{case:<10} {data.get('skipped') or 'failed: ' + data['error']}")
             continue
         results = data["results"]
         mine = results["chainrule"]["median_s"]
-        for name in ("chainrule", "pytorch", "naive-f64"):
+        for name in ("chainrule", "pytorch", "pytorch-fused", "naive-f64"):
             if name not in results:
-                print(f"{case:<10} {name:<10} {TORCH_MISSING}")
+                if name == "pytorch" or (name == "pytorch-fused" and case in ADAM_CASES and not data["torch"]):
+                    print(f"{case:<10} {name:<13} {TORCH_MISSING}")
                 continue
             r = results[name]
             spread = f"({r['q1_s'] * 1e3:.3f}-{r['q3_s'] * 1e3:.3f})"
+            between = f"{r['spread']:7.2f}" if "spread" in r else f"{'-':>7}"
             share = f"{100 * r['gflops'] / peak:6.1f}%" if peak else "    n/a"
             ratio = "" if name == "chainrule" else f"{r['median_s'] / mine:5.2f}x  ({name} time / chainrule time)"
-            print(f"{case:<10} {name:<10} {_ms(r['median_s'])} {spread:>17} {r['samples_per_s']:10.0f} "
+            print(f"{case:<10} {name:<13} {_ms(r['median_s'])} {spread:>17} {between} {r['samples_per_s']:10.0f} "
                   f"{r['gflops']:8.1f} {share}  {ratio}")
         losses = data["losses_first_3_steps"]
         differences = ", ".join(
@@ -619,6 +732,9 @@ def print_steps(report: dict[str, Any], peak: float | None) -> None:
             for name in losses if name != "chainrule"
         )
         print(f"{'':<10} same work? largest relative difference from chainrule's first 3 losses: {differences}")
+    if any("processes" in data for data in report["steps"].values()):
+        print("step ms: median over the processes' medians; (q1-q3): the blocks of the first process; "
+              "max/min: slowest / fastest process median")
     gemm = {k: v for d in report["steps"].values() for k, v in d.get("results", {}).items() if k.startswith("gemm")}
     if gemm:
         print("\nGEMM (float32, measured in the mlp-large rotation):  "
@@ -649,16 +765,25 @@ def targets(report: dict[str, Any], peak: float | None) -> list[dict[str, Any]]:
             return None
         return results[other]["median_s"] / results["chainrule"]["median_s"]
 
-    for case in ("mlp-small", "mlp-large"):
-        rows.append({"target": f"{case}: PyTorch time / chainrule time >= 1.0", "value": ratio(case, "pytorch"),
-                     "threshold": 1.0})
-    rows.append({"target": "mlp-large: naive float64 time / chainrule time >= 2.0", "value": ratio("mlp-large", "naive-f64"),
-                 "threshold": 2.0})
-    rows.append({"target": "mlp-small: naive float64 time / chainrule time > 1.0", "value": ratio("mlp-small", "naive-f64"),
-                 "threshold": 1.0, "strict": True})
-    large = steps.get("mlp-large", {}).get("results", {}).get("chainrule")
-    rows.append({"target": "mlp-large: chainrule GFLOP/s >= 60% of the GEMM peak",
-                 "value": large["gflops"] / peak if large and peak else None, "threshold": 0.6})
+    gpu = report.get("backend") == "cupy"
+    goals = ([("mlp-large", "pytorch", 0.8)] if gpu else
+             [("mlp-small", "pytorch", 1.7), ("mlp-large", "pytorch", 1.15), ("mlp-large", "pytorch-fused", 1.0),
+              ("mlp-medium", "pytorch", 1.0), ("mlp-medium", "pytorch-fused", 1.0), ("cnn", "pytorch", 1.2),
+              ("cnn", "pytorch-fused", 1.0)])
+    for case, other, threshold in goals:
+        rows.append({"target": f"{case}: {other} time / chainrule time >= {threshold}", "value": ratio(case, other),
+                     "threshold": threshold})
+    if not gpu:
+        rows.append({"target": "mlp-large: naive float64 time / chainrule time >= 2.0",
+                     "value": ratio("mlp-large", "naive-f64"), "threshold": 2.0})
+        large = steps.get("mlp-large", {}).get("results", {}).get("chainrule")
+        rows.append({"target": "mlp-large: chainrule GFLOP/s >= 75% of the GEMM peak",
+                     "value": large["gflops"] / peak if large and peak else None, "threshold": 0.75})
+    for case, data in steps.items():
+        mine = data.get("results", {}).get("chainrule", {})
+        if "spread" in mine:
+            rows.append({"target": f"{case}: chainrule max/min step time over {data['processes']} processes <= 1.15",
+                         "value": mine["spread"], "threshold": 1.15, "at_most": True})
     for run in report.get("epochs", []):
         if run.get("framework") == "chainrule" and "peak_rss_bytes" in run:
             budget = 2 * run["dataset_bytes"] + run["model_bytes"]
@@ -675,11 +800,24 @@ def targets(report: dict[str, Any], peak: float | None) -> list[dict[str, Any]]:
     return rows
 
 
+def _usable_cpus() -> set[int]:
+    """The CPUs this process may run on (``taskset`` narrows them), else all of them."""
+    if hasattr(os, "sched_getaffinity"):
+        return set(os.sched_getaffinity(0))
+    return set(range(os.cpu_count() or 1))
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", help="also write every measurement here")
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds and only the small epoch (a smoke run)")
-    parser.add_argument("--threads", type=int, default=0, help="BLAS/OpenMP/PyTorch threads (default: os.cpu_count())")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="BLAS/OpenMP/numba/PyTorch threads (default: the CPUs this process may use)")
+    parser.add_argument("--runs", type=int, default=1, help="separate processes per case (default 1; 5 for the spread)")
+    parser.add_argument("--backend", choices=["numpy", "cupy"], default="numpy",
+                        help="cupy: chainrule on CuPy against PyTorch on CUDA")
+    parser.add_argument("--load-check", type=float, default=1.5,
+                        help="seconds of /proc/stat watched for other load before starting (0: skip)")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, from {','.join(CASES)}")
     parser.add_argument("--epochs", default=None, help=f"models for the MNIST epoch runs (default: {','.join(EPOCH_MODELS)})")
     parser.add_argument("--no-epoch", action="store_true", help="skip the MNIST epoch runs")
@@ -688,7 +826,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--settle", type=float, default=0.25, help="sleep before switching thread pools (s)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    args.threads = args.threads or os.cpu_count() or 1
+    args.threads = args.threads or len(_usable_cpus())
     args.reps = args.reps or (5 if args.quick else 15)
     args.block = args.block or (0.04 if args.quick else 0.1)
     return args
@@ -712,29 +850,36 @@ def main(argv: list[str] | None = None) -> int:
     epoch_models = args.epochs.split(",") if args.epochs else (["mlp-small"] if args.quick else list(EPOCH_MODELS))
     import numpy as np  # only to report its version; measuring happens in the children
 
-    print(f"chainrule training-step benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"{args.threads} threads (OPENBLAS/OMP/MKL_NUM_THREADS, torch.set_num_threads), Python "
+    cpus = _usable_cpus()
+    print(f"chainrule training-step benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs "
+          f"({len(cpus)} usable), {args.threads} threads (OPENBLAS/OMP/MKL_NUM_THREADS, set_threads, "
+          f"torch.set_num_threads), backend {args.backend}, Python "
           f"{platform.python_version()}, NumPy {np.__version__}"
           + (f", PyTorch {_torch().__version__}" if torch_available() else f"; {TORCH_MISSING}"))
+    busy = cpu_busy_fraction(args.load_check, cpus) if args.load_check > 0 else None
+    if busy is not None:
+        print(f"other load before starting: {100 * busy:.0f}% of the {len(cpus)} usable CPUs busy over "
+              f"{args.load_check:g} s (/proc/stat)")
+        if busy > 0.1:
+            print("WARNING: other work is running on these CPUs; it skews multi-threaded timings most "
+                  "(rerun on a quiet machine, pin with taskset, or compare --threads 1)")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    if load > 0.5:
-        print(f"WARNING: load average {load:.2f} before starting: other work is running, and it skews "
-              "multi-threaded timings most (rerun on a quiet machine, or compare --threads 1)")
     print(f"median over {args.reps} interleaved blocks of ~{args.block}s after warm-up; float32 unless named f64")
     print(FLOP_FORMULA)
     report: dict[str, Any] = {
-        "load_average_before": load, "threads": args.threads, "reps": args.reps, "block_s": args.block,
+        "load_average_before": load, "cpu_busy_before": busy, "backend": args.backend, "runs": args.runs,
+        "threads": args.threads, "reps": args.reps, "block_s": args.block,
         "settle_s": args.settle, "flop_formula": FLOP_FORMULA, "numpy": np.__version__, "steps": {}, "epochs": [],
     }
     for case in cases:
-        report["steps"][case] = run_child("steps", [case], args, env)
+        report["steps"][case] = aggregate([run_child("steps", [case], args, env) for _ in range(args.runs)])
     peak = None
     gemm = [v["gflops"] for d in report["steps"].values() for k, v in d.get("results", {}).items() if k.startswith("gemm")]
     if gemm:
         peak = max(gemm)
         report["gemm_peak_gflops"] = peak
     print_steps(report, peak)
-    if not args.no_epoch:
+    if not args.no_epoch and args.backend == "numpy":
         data_dir = os.environ.get("CHAINRULE_DATA")
         for case in epoch_models:
             for framework in ("chainrule", "pytorch"):

@@ -163,3 +163,17 @@ def test_weight_decay_reaches_every_model(data_dir, tmp_path):
     decayed, optimizer, config = load_checkpoint(tmp_path / "0.5")
     assert config["training"]["weight_decay"] == 0.5 and float(optimizer["weight_decay"]) == 0.5
     assert np.abs(decayed["W1"]).sum() < np.abs(plain["W1"]).sum()
+
+
+def test_threads_option_limits_the_threads_and_is_checked(data_dir, tmp_path, monkeypatch, capsys):
+    import chainrule.cli.train as train_command
+
+    asked = []
+    monkeypatch.setattr(train_command, "set_threads", asked.append)
+    assert train(data_dir, tmp_path / "run", "--epochs", "1", "--threads", "1") == 0
+    assert asked == [1]
+    for bad in ("0", "-2", "two"):
+        with pytest.raises(SystemExit) as exit_info:
+            train(data_dir, tmp_path / "bad", "--threads", bad)
+        assert exit_info.value.code == 2
+    assert "--threads" in capsys.readouterr().err

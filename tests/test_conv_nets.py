@@ -19,7 +19,8 @@ def images(seed, n=3, shape=(1, 8, 8), classes=3):
 
 def test_simple_conv_net_has_the_books_layers_and_parameter_names():
     net = SimpleConvNet(rng=0)
-    assert list(net.layers) == ["Conv1", "Relu1", "Pool1", "Affine1", "Relu2", "Affine2"]
+    # The book's Conv -> ReLU -> Pool, held as Conv -> Pool -> ReLU (the same function, see below).
+    assert list(net.layers) == ["Conv1", "Pool1", "Relu1", "Affine1", "Relu2", "Affine2"]
     shapes = {key: net.params[key].shape for key in net.params}
     assert shapes == {"W1": (30, 1, 5, 5), "b1": (30,), "W2": (4320, 100), "b2": (100,), "W3": (100, 10), "b3": (10,)}
     assert net.params["W1"] is net.layers["Conv1"].W
@@ -45,6 +46,38 @@ def test_simple_conv_net_he_init_and_float32():
     x, t = images(0)
     grads = net.gradient(x, t)
     assert net.predict(x).dtype == np.float32 and all(g.dtype == np.float32 for g in grads.values())
+
+
+def book_order(net):
+    """The same layer objects, with every Pool moved back behind the ReLU before it (the book's order)."""
+    names = list(net.layers)
+    for index, name in enumerate(names[:-1]):
+        if name.startswith("Pool") and names[index + 1].startswith("Relu"):
+            names[index], names[index + 1] = names[index + 1], names[index]
+    return Sequential([(name, net.layers[name]) for name in names], net.last_layer)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: SimpleConvNet((2, 8, 8), {"filter_num": 3, "filter_size": 3}, 5, 3, weight_init_std=0.5, rng=0),
+    lambda: DeepConvNet((1, 12, 12), **TINY_DEEP, hidden_size=4, output_size=3, rng=0, dropout_ratio=0.0),
+], ids=["simple", "deep"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pooling_before_relu_gives_the_books_order_results_bit_for_bit(make, dtype):
+    net = make()
+    assert any(a.startswith("Pool") and b.startswith("Relu") for a, b in zip(net.layers, list(net.layers)[1:]))
+    book = book_order(net)
+    rng = np.random.default_rng(3)
+    shape = net.layers["Conv1"].W.shape[1:2] + ((8, 8) if isinstance(net, SimpleConvNet) else (12, 12))
+    # Small integers make ties and exact zeros common, where an argmax or a mask could disagree.
+    for x in (rng.integers(-2, 3, (6, *shape)).astype(dtype), rng.standard_normal((6, *shape)).astype(dtype)):
+        t = rng.integers(0, 3, 6)
+        grads = {key: g.copy() for key, g in net.gradient(x, t).items()}
+        loss = net.last_loss
+        book_grads = book.gradient(x, t)
+        assert book.last_loss == loss
+        for key in grads:
+            np.testing.assert_array_equal(grads[key], book_grads[key], err_msg=key)
+        np.testing.assert_array_equal(net.predict(x), book.predict(x))
 
 
 def test_deep_conv_net_has_the_books_layout():

@@ -176,10 +176,14 @@ def test_synchronised_batch_norm_refuses_a_batch_that_leaves_a_rank_empty() -> N
         Trainer(per_rank, SGD(0.1), batch_size=3, verbose=0, communicator=ranks).fit(x[:39], t[:39])
 
 
-def test_each_rank_gets_its_share_of_the_cores_blas_threads() -> None:
+def test_each_rank_gets_its_share_of_the_cores_blas_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     threadpoolctl = pytest.importorskip("threadpoolctl")
     from chainrule.distributed import set_blas_threads
     from chainrule.distributed.runtime import available_cores
+    from chainrule.threads import THREAD_VARIABLES
+
+    for variable in THREAD_VARIABLES:  # set_threads also exports them for child processes: undo after
+        monkeypatch.setenv(variable, os.environ.get(variable, ""))
 
     def blas_threads() -> list[int]:
         return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]

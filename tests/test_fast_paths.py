@@ -136,3 +136,19 @@ def test_first_convolution_skips_only_the_input_gradient():
     net.backward(1)
     for key, (layer, name) in net._param_index.items():
         np.testing.assert_array_equal(fast[key], layer.grads[name])
+
+
+def test_relu_backward_reuses_its_own_buffer_and_never_writes_into_dout():
+    rng = np.random.default_rng(5)
+    layer = Relu()
+    x, dout = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
+    dout_before = dout.copy()
+    layer.forward(x)
+    first = layer.backward(dout)
+    np.testing.assert_array_equal(first, dout * (x > 0))
+    np.testing.assert_array_equal(dout, dout_before)
+    layer.forward(-x)
+    second = layer.backward(dout)
+    assert second is first  # the layer's buffer, written again: no fresh array per step
+    np.testing.assert_array_equal(second, dout * (-x > 0))
+    assert layer.backward(dout.astype(np.float32)).dtype == np.float32  # a new dtype, a new buffer

@@ -72,17 +72,31 @@ def get_backend(name: str | Backend | None = "numpy") -> Backend:
     raise ValueError(f"unknown backend {name!r}: expected 'numpy', 'cupy' or 'auto'")
 
 
+# Array types living off the host: type -> (its module, a function copying one to NumPy).
+# CuPy's is registered when it imports; tests register a strict stand-in (tests/strict_backend.py).
+_DEVICE_ARRAYS: dict[type, tuple[Any, Any]] = {}
+if _cupy is not None:
+    _DEVICE_ARRAYS[_cupy.ndarray] = (_cupy, _cupy.asnumpy)
+
+
+def register_array_type(array_type: type, module: Any, to_host: Any) -> None:
+    """Teach :func:`array_module` and :func:`to_numpy` another device array type."""
+    _DEVICE_ARRAYS[array_type] = (module, to_host)
+
+
 def array_module(*arrays: Any) -> ModuleType:
-    """The module (``numpy`` or ``cupy``) that owns ``arrays``; NumPy for plain Python numbers."""
-    if _cupy is not None:
+    """The module (``numpy``, ``cupy``, ...) that owns ``arrays``; NumPy for plain Python numbers."""
+    if _DEVICE_ARRAYS:
         for a in arrays:
-            if isinstance(a, _cupy.ndarray):
-                return _cupy
+            owner = _DEVICE_ARRAYS.get(type(a))
+            if owner is not None:
+                return owner[0]
     return np
 
 
 def to_numpy(a: Any) -> np.ndarray:
-    """A NumPy copy of a CuPy array, or ``np.asarray(a)`` for anything already on the host."""
-    if _cupy is not None and isinstance(a, _cupy.ndarray):
-        return _cupy.asnumpy(a)
+    """A NumPy copy of a device (CuPy) array, or ``np.asarray(a)`` for anything already on the host."""
+    owner = _DEVICE_ARRAYS.get(type(a))
+    if owner is not None:
+        return owner[1](a)
     return np.asarray(a)

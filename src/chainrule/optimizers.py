@@ -23,6 +23,7 @@ import numpy as np
 
 from .backend import Array, array_module, to_numpy
 from .errors import CheckpointError, ConfigError, ConfigTypeError, DTypeError, ShapeError
+from .fused import apply_rule
 
 __all__ = [
     "Optimizer",
@@ -303,6 +304,59 @@ def _scalar(value: Any) -> Any:
 
 
 # -- the textbook's rules -----------------------------------------------------------------------
+#
+# Each rule is written once, as the formula, with in-place operators: on whole arrays NumPy and
+# CuPy run it as written; on single numbers it is one element, which chainrule.fused compiles
+# into a single pass over memory. It returns the parameter and state it updated.
+
+
+def _sgd_rule(param, grad, lr):  # type: ignore[no-untyped-def]
+    param -= lr * grad
+    return (param,)
+
+
+def _momentum_rule(param, grad, velocity, lr, momentum):  # type: ignore[no-untyped-def]
+    velocity *= momentum
+    velocity -= lr * grad  # v = momentum * v - lr * g
+    param += velocity
+    return param, velocity
+
+
+def _nesterov_rule(param, grad, velocity, lr, momentum):  # type: ignore[no-untyped-def]
+    param += momentum * momentum * velocity  # the look-ahead through the previous velocity
+    param -= (1 + momentum) * lr * grad
+    velocity *= momentum
+    velocity -= lr * grad
+    return param, velocity
+
+
+def _adagrad_rule(param, grad, h, lr, eps):  # type: ignore[no-untyped-def]
+    h += grad * grad
+    param -= lr * grad / (np.sqrt(h) + eps)
+    return param, h
+
+
+def _rmsprop_rule(param, grad, h, lr, decay_rate, eps):  # type: ignore[no-untyped-def]
+    h *= decay_rate
+    h += (1 - decay_rate) * grad * grad  # h = decay_rate * h + (1 - decay_rate) * g * g
+    param -= lr * grad / (np.sqrt(h) + eps)
+    return param, h
+
+
+def _adam_rule(param, grad, m, v, lr_t, beta1, beta2, eps):  # type: ignore[no-untyped-def]
+    m += (1 - beta1) * (grad - m)
+    v += (1 - beta2) * (grad * grad - v)
+    param -= lr_t * m / (np.sqrt(v) + eps)
+    return param, m, v
+
+
+def _torch_adam_rule(param, grad, m, v, step_size, beta1, beta2, eps, sqrt_bias_correction2):  # type: ignore[no-untyped-def]
+    # torch.optim.Adam's single-tensor path, operation for operation (m is its lerp).
+    m += (1 - beta1) * (grad - m)
+    v *= beta2
+    v += grad * (1 - beta2) * grad
+    param -= m / (np.sqrt(v) / sqrt_bias_correction2 + eps) * step_size
+    return param, m, v
 
 
 class SGD(Optimizer):
@@ -312,7 +366,7 @@ class SGD(Optimizer):
         super().__init__(lr, weight_decay=weight_decay)
 
     def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
-        param -= self.lr * grad
+        apply_rule(_sgd_rule, param, grad, (), (self.lr,))
 
 
 class Momentum(Optimizer):
@@ -324,6 +378,7 @@ class Momentum(Optimizer):
     slot_names = ("velocity",)
     hyperparameter_names = ("lr", "momentum", "weight_decay")
     momentum = _fraction()
+    _rule = staticmethod(_momentum_rule)
 
     def __init__(
         self, lr: float = 0.01, momentum: float = 0.9, *, weight_decay: float = 0.0
@@ -332,10 +387,7 @@ class Momentum(Optimizer):
         self.momentum = momentum
 
     def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
-        velocity = slots["velocity"]
-        velocity *= self.momentum
-        velocity -= self.lr * grad
-        param += velocity
+        apply_rule(self._rule, param, grad, (slots["velocity"],), (self.lr, self.momentum))
 
 
 class Nesterov(Momentum):
@@ -347,13 +399,7 @@ class Nesterov(Momentum):
     ``lr`` is constant. Hyperparameters and state are Momentum's.
     """
 
-    def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
-        velocity, momentum = slots["velocity"], self.momentum
-        step = xp.multiply(velocity, momentum * momentum, out=xp.empty_like(param))
-        param += step  # the look-ahead through the previous velocity
-        param -= xp.multiply(grad, (1 + momentum) * self.lr, out=step)
-        velocity *= momentum
-        velocity -= xp.multiply(grad, self.lr, out=step)
+    _rule = staticmethod(_nesterov_rule)
 
 
 class AdaGrad(Optimizer):
@@ -371,14 +417,7 @@ class AdaGrad(Optimizer):
         self.eps = eps
 
     def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
-        sum_of_squares = slots["sum_of_squares"]
-        scratch = xp.multiply(grad, grad, out=xp.empty_like(param))
-        sum_of_squares += scratch
-        denominator = xp.sqrt(sum_of_squares, out=scratch)
-        denominator += self.eps
-        step = xp.multiply(grad, self.lr, out=xp.empty_like(param))
-        step /= denominator
-        param -= step
+        apply_rule(_adagrad_rule, param, grad, (slots["sum_of_squares"],), (self.lr, self.eps))
 
 
 class RMSprop(Optimizer):
@@ -406,16 +445,8 @@ class RMSprop(Optimizer):
         self.eps = eps
 
     def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
-        mean_square = slots["mean_square"]
-        mean_square *= self.decay_rate
-        scratch = xp.multiply(grad, 1 - self.decay_rate, out=xp.empty_like(param))
-        scratch *= grad
-        mean_square += scratch
-        denominator = xp.sqrt(mean_square, out=scratch)
-        denominator += self.eps
-        step = xp.multiply(grad, self.lr, out=xp.empty_like(param))
-        step /= denominator
-        param -= step
+        hyper = (self.lr, self.decay_rate, self.eps)
+        apply_rule(_rmsprop_rule, param, grad, (slots["mean_square"],), hyper)
 
 
 class Adam(Optimizer):
@@ -467,33 +498,15 @@ class Adam(Optimizer):
         self._torch_compatible = bool(value)
 
     def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
-        first_moment, second_moment = slots["first_moment"], slots["second_moment"]
-        t = self.iterations
-        scratch = xp.subtract(grad, first_moment, out=xp.empty_like(param))
-        scratch *= 1 - self.beta1
-        first_moment += scratch  # m += (1 - beta1) * (g - m); also PyTorch's lerp
-        step = xp.empty_like(param)
+        moments = (slots["first_moment"], slots["second_moment"])
+        t, beta1, beta2 = self.iterations, self.beta1, self.beta2
         if not self.torch_compatible:
-            xp.multiply(grad, grad, out=scratch)
-            scratch -= second_moment
-            scratch *= 1 - self.beta2
-            second_moment += scratch
-            denominator = xp.sqrt(second_moment, out=scratch)
-            denominator += self.eps
-            lr_t = self.lr * math.sqrt(1 - self.beta2**t) / (1 - self.beta1**t)
-            xp.multiply(first_moment, lr_t, out=step)
-            step /= denominator
-        else:  # torch.optim.Adam's single-tensor path, operation for operation
-            second_moment *= self.beta2
-            xp.multiply(grad, 1 - self.beta2, out=scratch)
-            scratch *= grad
-            second_moment += scratch
-            denominator = xp.sqrt(second_moment, out=scratch)
-            denominator /= (1 - self.beta2**t) ** 0.5
-            denominator += self.eps
-            xp.divide(first_moment, denominator, out=step)
-            step *= self.lr / (1 - self.beta1**t)
-        param -= step
+            lr_t = self.lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)
+            apply_rule(_adam_rule, param, grad, moments, (lr_t, beta1, beta2, self.eps))
+        else:
+            step_size, sqrt_bias_correction2 = self.lr / (1 - beta1**t), (1 - beta2**t) ** 0.5
+            hyper = (step_size, beta1, beta2, self.eps, sqrt_bias_correction2)
+            apply_rule(_torch_adam_rule, param, grad, moments, hyper)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {

@@ -17,6 +17,7 @@ from ..models import IMAGE_MODELS, MODELS, build_model, model_config
 from ..optimizers import OPTIMIZERS, make_optimizer
 from ..plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
 from ..rundir import BEST, RunDir
+from ..threads import set_threads
 from ..training import History, Trainer, evaluate, make_schedule, split_validation
 from ..training.schedules import SCHEDULES
 from .datasets import add_data_arguments, data_location, load_dataset
@@ -103,6 +104,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="hold out this last fraction of the training samples to pick the best epoch (best.npz); "
                      f"the test set is only for the final report; 0 keeps no best checkpoint (default: {DEFAULT_VALIDATION_SPLIT})")
     fit.add_argument("--backend", type=available_backend, choices=["numpy", "cupy", "auto"], default="numpy", help="array backend: cupy runs on an NVIDIA GPU (default: numpy)")
+    fit.add_argument("--threads", type=positive_int, metavar="N",
+                     help="CPU threads for the matrix products (BLAS) (default: all cores; on a busy machine 1 is "
+                          "often fastest)")
     fit.add_argument("-v", "--verbose", type=int, choices=[0, 1, 2], default=1, help="0 quiet, 1 progress bars, 2 one line per epoch (default: 1)")
     add_data_arguments(parser)
     out = parser.add_argument_group("output")
@@ -267,6 +271,8 @@ NEW_RUN_DEFAULTS = {"seed": 0, "dtype": "float32", "validation_split": DEFAULT_V
 
 def run(args: argparse.Namespace) -> int:
     _check_options(args)
+    if args.threads and not args.distributed:  # distributed: per rank, in _start_distributed
+        set_threads(args.threads)
     if not args.resume:
         for attribute, default in NEW_RUN_DEFAULTS.items():
             if getattr(args, attribute) is None:
@@ -352,12 +358,12 @@ def _start_distributed(args: argparse.Namespace) -> Any:
 
     communicator = Communicator()
     abort_on_failure(communicator)
-    threads = set_blas_threads(communicator)
+    threads = set_blas_threads(communicator, args.threads)  # --threads N overrides cores // ranks
     processes = communicator.processes()
     if not communicator.is_root:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
     elif args.verbose:
-        each = f"{threads} BLAS thread{'s' if threads != 1 else ''} each" if threads else "BLAS threads not limited"
+        each = f"{threads} BLAS thread{'s' if threads != 1 else ''} each"
         where = ", ".join(f"{rank}: pid {pid} on {host}" for rank, (host, pid) in enumerate(processes))
         print(f"distributed: {communicator.size} ranks, {each} (ranks {where})", flush=True)
     return communicator

@@ -6,14 +6,13 @@ import os
 import signal
 import sys
 import time
-import warnings
 from types import TracebackType
 from typing import Any
 
+from ..threads import set_threads
 from .communicator import Communicator
 
 ABORT_GRACE_SECONDS = 0.5
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def available_cores() -> int:
@@ -24,32 +23,15 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def set_blas_threads(communicator: Communicator, threads: int | None = None) -> int | None:
+def set_blas_threads(communicator: Communicator, threads: int | None = None) -> int:
     """Limit this rank's BLAS threads to ``threads`` (default ``cores // ranks on this machine``).
 
     Two ranks on two cores each running two BLAS threads would fight over the cores and run
-    slower than one rank alone. The limit is set through threadpoolctl (in the mpi extra), which
-    works after NumPy is loaded. Without it, only ``OMP_NUM_THREADS`` set before the processes
-    start works (``mpiexec -genv OMP_NUM_THREADS 1 ...``), so this warns unless one is set.
-    Returns the number of threads set, or ``None`` when it could not set them.
+    slower than one rank alone. Returns the number of threads set.
     """
     if threads is None:
         threads = max(1, available_cores() // communicator.ranks_on_this_node())
-    if threads < 1:
-        raise ValueError(f"set_blas_threads: threads must be >= 1, got {threads}")
-    try:
-        from threadpoolctl import threadpool_limits  # type: ignore[import-not-found]
-    except ImportError:
-        if not any(os.environ.get(name) for name in THREAD_VARIABLES) and communicator.is_root:
-            warnings.warn(
-                f"cannot limit BLAS threads to {threads} per rank without threadpoolctl "
-                f'(python -m pip install threadpoolctl, or "chainrule[mpi]"); ranks may oversubscribe the cores. '
-                "Or start the job with OMP_NUM_THREADS set, e.g. mpiexec -genv OMP_NUM_THREADS 1",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-        return None
-    threadpool_limits(limits=threads, user_api="blas")
+    set_threads(threads)
     return threads
 
 

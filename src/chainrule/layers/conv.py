@@ -140,9 +140,11 @@ def col2im(col: Array, input_shape: tuple[int, ...], filter_h: int, filter_w: in
 class Convolution(Layer):
     """Cross-correlation of ``x`` ``(N, C, H, W)`` with filters ``W`` ``(FN, C, FH, FW)``, plus ``b`` ``(FN,)``.
 
-    With ``col`` the im2col matrix ``(C*FH*FW, N*OH*OW)`` and ``W2 = W.reshape(FN, -1)``:
-    ``out = W2 @ col + b``. Backward: ``dW = dout2 @ col.T``, ``db = dout2.sum(1)``,
-    ``dx = col2im(W2.T @ dout2)``, where ``dout2`` is ``dout`` as ``(FN, N*OH*OW)``.
+    With ``col`` the per-sample im2col stack ``(N, C*FH*FW, OH*OW)`` and ``W2 = W.reshape(FN, -1)``:
+    ``out[n] = W2 @ col[n] + b``. Backward: ``dW = sum_n dout[n] @ col[n].T``,
+    ``db = dout.sum over n and pixels``, ``dx = col2im(W2.T @ dout[n])``, with ``dout[n]`` as
+    ``(FN, OH*OW)``. Laid out per sample, every product is a batched matrix product whose result
+    already has the ``(N, FN, OH, OW)`` or ``(N, C, ...)`` order: no transposes, no layout copies.
     """
 
     def __init__(self, W: Array, b: Array, stride: int = 1, pad: int = 0) -> None:
@@ -178,46 +180,45 @@ class Convolution(Layer):
             )
         n = x.shape[0]
         view = _windows(_pad(x, self.pad), filter_h, filter_w, self.stride, out_h, out_w)
-        # (C*FH*FW, N*OH*OW): one matrix product for the whole batch, one contiguous copy of x.
-        self.col = view.transpose(1, 2, 3, 0, 4, 5).reshape(channels * filter_h * filter_w, -1)
+        # (N, C*FH*FW, OH*OW): the window view's own axis order, so one contiguous copy of x.
+        self.col = view.reshape(n, channels * filter_h * filter_w, out_h * out_w)
         self.x_shape, self.out_hw = x.shape, (out_h, out_w)
-        out = W.reshape(filters, -1) @ self.col
+        out = W.reshape(filters, -1) @ self.col  # (N, FN, OH*OW)
         out += b.reshape(filters, 1)
-        # Contiguous (N, FN, OH, OW): the layers after this one read it fastest that way.
-        return array_module(x).ascontiguousarray(out.reshape(filters, n, out_h, out_w).transpose(1, 0, 2, 3))
+        return out.reshape(n, filters, out_h, out_w)
 
     def backward(self, dout: Array) -> Array:
-        dout2 = self._param_grads(dout)
+        dout3 = self._param_grads(dout)
         W = self.params["W"]
         filters, channels, filter_h, filter_w = W.shape
         n, _, height, width = self.x_shape
         out_h, out_w = self.out_hw
-        dcol = (W.reshape(filters, -1).T @ dout2).reshape(channels, filter_h, filter_w, n, out_h, out_w)
-        padded = _fold(  # folded as (C, N, H, W): each offset's gradient is then one contiguous block
-            lambda i, j: dcol[:, i, j],
-            (channels, n, height + 2 * self.pad, width + 2 * self.pad),
+        dcol = (W.reshape(filters, -1).T @ dout3).reshape(n, channels, filter_h, filter_w, out_h, out_w)
+        padded = _fold(
+            lambda i, j: dcol[:, :, i, j],
+            (n, channels, height + 2 * self.pad, width + 2 * self.pad),
             (filter_h, filter_w),
             self.stride,
             self.out_hw,
             dcol.dtype,
             array_module(dcol),
         )
-        return _unpad(padded, self.pad).transpose(1, 0, 2, 3)
+        return _unpad(padded, self.pad)
 
     def backward_params(self, dout: Array) -> None:
         """``dW`` and ``db`` only: a network's first convolution skips the col2im of ``dx``."""
         self._param_grads(dout)
 
     def _param_grads(self, dout: Array) -> Array:
-        """Fill ``grads`` and return ``dout`` as ``(FN, N*OH*OW)``, the layout both products use."""
+        """Fill ``grads`` and return ``dout`` as ``(N, FN, OH*OW)``, the layout both products use."""
         col = self._require_forward(self.col)
         W = self.params["W"]
         filters = W.shape[0]
         self._check_dout(dout, (self.x_shape[0], filters, *self.out_hw))
-        dout2 = dout.transpose(1, 0, 2, 3).reshape(filters, -1)
-        self.grads["W"] = (dout2 @ col.T).reshape(W.shape)
-        self.grads["b"] = dout2.sum(axis=1)
-        return dout2
+        dout3 = dout.reshape(dout.shape[0], filters, -1)
+        self.grads["W"] = (dout3 @ col.transpose(0, 2, 1)).sum(axis=0).reshape(W.shape)
+        self.grads["b"] = dout3.sum(axis=(0, 2))
+        return dout3
 
 
 class _Pool(Layer):

@@ -1,0 +1,92 @@
+"""The compiled one-pass updates give the array path's results, and cost nothing until used."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from chainrule import fused
+from chainrule.optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
+
+OPTIMIZERS = {
+    "sgd": lambda: SGD(0.1),
+    "momentum": lambda: Momentum(0.1, 0.8),
+    "nesterov": lambda: Nesterov(0.1, 0.8),
+    "adagrad": lambda: AdaGrad(0.1),
+    "rmsprop": lambda: RMSprop(0.01, 0.9),
+    "adam": lambda: Adam(0.01),
+    "adam-torch": lambda: Adam(0.01, torch_compatible=True),
+    "adam-weight-decay": lambda: Adam(0.01, weight_decay=0.1),
+}
+SHAPES = {"W": (300, 250), "b": (250,)}  # W is large enough for the compiled loop, b is not
+
+
+def run_both(make, dtype, steps=3):
+    """The same updates through the compiled loop and through the array path."""
+    rng = np.random.default_rng(0)
+    start = {key: rng.standard_normal(shape).astype(dtype) for key, shape in SHAPES.items()}
+    compiled, plain = {k: v.copy() for k, v in start.items()}, {k: v.copy() for k, v in start.items()}
+    compiled_optimizer, plain_optimizer = make(), make()
+    for _ in range(steps):
+        grads = {key: rng.standard_normal(shape).astype(dtype) for key, shape in SHAPES.items()}
+        compiled_optimizer.update(compiled, grads)
+        with array_path():
+            plain_optimizer.update(plain, grads)
+    return compiled, plain
+
+
+class array_path:
+    """Within the block, updates run on whole arrays, as without numba."""
+
+    def __enter__(self):
+        self.saved, fused._numba = fused._numba, False
+
+    def __exit__(self, *exc):
+        fused._numba = self.saved
+
+
+needs_numba = pytest.mark.skipif(not fused.compiled_available(), reason="numba not installed, or CHAINRULE_NUMBA=0")
+
+
+@needs_numba
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_compiled_float64_is_bit_identical_to_the_array_path(name):
+    assert SHAPES["W"][0] * SHAPES["W"][1] >= fused._MIN_COMPILED_SIZE
+    compiled, plain = run_both(OPTIMIZERS[name], np.float64)
+    for key in SHAPES:
+        np.testing.assert_array_equal(compiled[key], plain[key], err_msg=key)
+
+
+@needs_numba
+def test_compiled_float32_rounds_once_and_agrees_to_float32_precision():
+    compiled, plain = run_both(OPTIMIZERS["adam"], np.float32)
+    for key in SHAPES:
+        assert compiled[key].dtype == np.float32
+        np.testing.assert_allclose(compiled[key], plain[key], rtol=1e-6, atol=1e-7)
+
+
+def test_a_rule_that_rebinds_instead_of_updating_in_place_is_refused():
+    def bad_rule(param, grad, lr):
+        param = param - lr * grad
+        return (param,)
+
+    with array_path(), pytest.raises(AssertionError, match="in place"):
+        fused.apply_rule(bad_rule, np.zeros(3), np.ones(3), (), (0.1,))
+
+
+def test_strided_arrays_take_the_array_path_and_still_update_in_place():
+    param = np.zeros((600, 400))[:, ::2]  # not contiguous: a flat view would be a copy
+    SGD(0.5).update({"W": param}, {"W": np.ones_like(param)})
+    np.testing.assert_array_equal(param, -0.5)
+
+
+def test_importing_chainrule_and_running_the_demo_does_not_load_numba():
+    code = (
+        "import sys; from chainrule.cli.main import main; main(['demo', 'apple']); "
+        "assert 'numba' not in sys.modules, 'numba was imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
