@@ -33,11 +33,9 @@ ALLOWED_GLOBALS: frozenset[tuple[str, str]] = frozenset(
         ("numpy", "dtype"),
         ("_codecs", "encode"),  # Python 2 era pickles store array bytes as latin-1 text
         ("collections", "OrderedDict"),
-        ("builtins", "set"),
-        ("builtins", "frozenset"),
-        ("builtins", "complex"),
-        ("builtins", "slice"),
     }
+    # Protocol 0-2 pickles spell builtins the Python 2 way.
+    | {(module, name) for module in ("builtins", "__builtin__") for name in ("set", "frozenset", "complex", "slice")}
 )
 
 

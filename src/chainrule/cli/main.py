@@ -15,7 +15,7 @@ from typing import Sequence
 from .. import __version__
 from ..errors import ChainruleError, UsageError
 
-COMMANDS = ["train", "evaluate", "demo", "graph", "gradcheck", "bench"]
+COMMANDS = ["train", "evaluate", "demo", "graph", "gradcheck", "bench", "book"]
 
 DESCRIPTION = """\
 chainrule: neural networks as the error backpropagation method explains them.
@@ -27,6 +27,7 @@ examples:
   chainrule demo apple-orange     forward total and every gradient of the shopping graph
   chainrule graph apple-orange --trace   the chain rule step by step; writes apple-orange.svg
   chainrule gradcheck             backprop vs numerical gradients of TwoLayerNet
+  chainrule book train_neuralnet.py   a script of the book, unchanged, on chainrule (from ch05/)
   chainrule COMMAND --help        options of one command
 """
 
