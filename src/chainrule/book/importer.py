@@ -51,7 +51,8 @@ def book_imports() -> Iterator[BookFinder]:
     try:
         yield finder
     finally:
-        sys.meta_path.remove(finder)
+        if finder in (sys.meta_path or ()):  # sys.meta_path is None during interpreter shutdown
+            sys.meta_path.remove(finder)
         for name in [name for name in sys.modules if _served(name)]:
             del sys.modules[name]
         sys.modules.update(set_aside)
