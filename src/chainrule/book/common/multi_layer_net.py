@@ -5,10 +5,7 @@ import numpy as np
 
 from chainrule import nets as _nets
 
-
-def _generator_from_numpy_random():
-    """A generator seeded from ``np.random``, so ``np.random.seed`` governs it as in the book."""
-    return np.random.default_rng(np.random.randint(2**31))
+from .layers import _generator_from_numpy_random
 
 
 class MultiLayerNet(_nets.MultiLayerNet):
