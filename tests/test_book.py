@@ -22,8 +22,9 @@ from chainrule.book.common.multi_layer_net import MultiLayerNet
 from chainrule.book.common.multi_layer_net_extend import MultiLayerNetExtend
 from chainrule.book.common.trainer import Trainer
 from chainrule.book.dataset import mnist as book_mnist
-from chainrule.errors import CheckpointError, LabelError, UnsafePickleError
+from chainrule.errors import CheckpointError, LabelError, ShapeError, UnsafePickleError
 from chainrule.gradients import numerical_gradient
+from chainrule.layers import BatchNormalization
 from chainrule.layers import Dropout as ChainruleDropout
 
 from book_support import BOOK, HAVE_BOOK
@@ -217,6 +218,17 @@ def test_book_batchnorm_normalises_each_position_of_a_4d_input() -> None:
     check_layer(layers.BatchNormalization(gamma, beta), [x], atol=1e-8)
 
 
+def test_batchnorm_trains_on_a_single_sample_only_when_allowed_as_in_the_book() -> None:
+    gamma, beta, x = np.ones(4), np.arange(4.0), np.random.default_rng(0).standard_normal((1, 4))
+    with pytest.raises(ShapeError, match="more than 1 value per feature"):
+        BatchNormalization(gamma, beta).forward(x)
+    for layer in (BatchNormalization(gamma, beta, allow_single_sample=True), layers.BatchNormalization(gamma, beta)):
+        np.testing.assert_allclose(layer.forward(x), beta[None])  # one sample is its own mean
+        np.testing.assert_allclose(layer.backward(np.ones((1, 4))), 0, atol=1e-12)
+    with pytest.raises(ShapeError):
+        BatchNormalization(gamma, beta, allow_single_sample=True).forward(np.zeros((0, 4)))  # an empty batch still is not
+
+
 def test_book_softmax_with_loss_takes_labels_as_a_column() -> None:
     x = np.random.default_rng(0).standard_normal((2, 10))
     book, labels = layers.SoftmaxWithLoss(), np.array([[1], [7]])
@@ -275,6 +287,12 @@ def _book_rules(name: str, lr: float):
         s["v"] = 0.9 * s.get("v", 0.0) - lr * g
         return p + s["v"]
 
+    def nesterov(p, g, s):
+        v = s.get("v", 0.0)
+        p = p + 0.81 * v - 1.9 * lr * g
+        s["v"] = 0.9 * v - lr * g
+        return p
+
     def adagrad(p, g, s):
         s["h"] = s.get("h", 0.0) + g * g
         return p - lr * g / (np.sqrt(s["h"]) + 1e-7)
@@ -289,10 +307,11 @@ def _book_rules(name: str, lr: float):
         s["m"], s["v"] = m + 0.1 * (g - m), v + 0.001 * (g * g - v)
         return p - lr * np.sqrt(1 - 0.999 ** s["t"]) / (1 - 0.9 ** s["t"]) * s["m"] / (np.sqrt(s["v"]) + 1e-7)
 
-    return {"SGD": sgd, "Momentum": momentum, "AdaGrad": adagrad, "RMSprop": rmsprop, "Adam": adam}[name]
+    return {"SGD": sgd, "Momentum": momentum, "Nesterov": nesterov, "AdaGrad": adagrad, "RMSprop": rmsprop,
+            "Adam": adam}[name]
 
 
-@pytest.mark.parametrize("name,lr", [("SGD", 0.95), ("Momentum", 0.1), ("AdaGrad", 1.5), ("RMSprop", 0.1), ("Adam", 0.3)])
+@pytest.mark.parametrize("name,lr", [("SGD", 0.95), ("Momentum", 0.1), ("Nesterov", 0.1), ("AdaGrad", 1.5), ("RMSprop", 0.1), ("Adam", 0.3)])
 def test_book_optimizers_update_plain_floats_as_optimizer_compare_naive_does(name: str, lr: float) -> None:
     opt = getattr(optimizer, name)(lr=lr)
     rule, state_x, state_y = _book_rules(name, lr), {}, {}

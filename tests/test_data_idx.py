@@ -38,8 +38,13 @@ def test_round_trip(tmp_path, dtype, shape, name):
 )
 def test_round_trip_property(tmp_path_factory, array, compress):
     path = tmp_path_factory.mktemp("idx") / "a.idx"
-    back = read_idx(write_idx(path, array, compress=compress))
-    np.testing.assert_array_equal(back, array)  # NaNs compare equal here
+    write_idx(path, array, compress=compress)
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        with pytest.raises(DataError, match="NaN or infinite"):  # refused at load, by file name
+            read_idx(path)
+        return
+    back = read_idx(path)
+    np.testing.assert_array_equal(back, array)
     assert back.shape == array.shape
 
 
@@ -118,3 +123,13 @@ def test_write_rejects_what_idx_cannot_hold(tmp_path):
         write_idx(tmp_path / "a.idx", np.zeros(3, dtype=np.uint16))
     with pytest.raises(ShapeError, match=r"got shape \(\)"):
         write_idx(tmp_path / "a.idx", np.float32(1.0))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_non_finite_float_data_is_refused_at_load(tmp_path, bad, dtype):
+    array = np.zeros((2, 3, 4), dtype=dtype)
+    array[1, 0, 2] = bad
+    path = write_idx(tmp_path / "x.idx", array)
+    with pytest.raises(DataError, match=r"x.idx: 1 NaN or infinite float(32|64) values \(the first at index \(1, 0, 2\)\)"):
+        read_idx(path)

@@ -107,15 +107,57 @@ def test_data_dir_comes_before_env_variable(tmp_path, monkeypatch):
     assert len(x_train) == 7
 
 
-def test_uncompressed_files_are_accepted(tmp_path, fake):
-    for remote in MNIST.files.values():
-        packed = tmp_path / "data" / remote.name
-        (tmp_path / "plain" / "mnist").mkdir(parents=True, exist_ok=True)
-        (tmp_path / "plain" / "mnist" / remote.name[:-3]).write_bytes(
-            gzip.decompress(packed.read_bytes())
-        )
-    (x_train, _), _ = load_mnist(data_dir=tmp_path / "plain")  # nothing to verify them against
+def decompress_into(folder, source_dir, source):
+    folder.mkdir(parents=True, exist_ok=True)
+    for remote in source.files.values():
+        (folder / remote.decompressed_name).write_bytes(gzip.decompress((source_dir / remote.name).read_bytes()))
+
+
+def test_uncompressed_files_are_accepted_and_verified(tmp_path, fake):
+    decompress_into(tmp_path / "plain" / "mnist", tmp_path / "data", fake)
+    (x_train, _), _ = load_idx_dataset(fake, data_dir=tmp_path / "plain", download=False)
     assert x_train.shape == (20, 784)
+
+
+def test_a_changed_label_in_a_decompressed_file_is_caught(tmp_path, fake):
+    folder = tmp_path / "plain" / "mnist"
+    decompress_into(folder, tmp_path / "data", fake)
+    labels = folder / "train-labels-idx1-ubyte"
+    raw = bytearray(labels.read_bytes())
+    raw[-1] = (raw[-1] + 1) % 10  # still a valid label: only the digest can tell
+    labels.write_bytes(bytes(raw))
+    expected = fake.files["train_labels"].raw_sha256
+    with pytest.raises(DataError, match=rf"train-labels-idx1-ubyte: sha256 mismatch.*expected {expected}, found [0-9a-f]{{64}}"):
+        load_idx_dataset(fake, data_dir=tmp_path / "plain", download=False)
+    load_idx_dataset(fake, data_dir=tmp_path / "plain", download=False, verify=False)  # opting out still works
+
+
+def test_decompressed_files_that_are_not_mnist_fail_the_size_check(tmp_path, fake):
+    decompress_into(tmp_path / "plain" / "mnist", tmp_path / "data", fake)
+    with pytest.raises(DataError, match=r"wrong size for train-images-idx3-ubyte: expected 47040016 bytes, found 15696"):
+        load_mnist(data_dir=tmp_path / "plain", download=False)
+
+
+def test_a_decompressed_file_without_a_recorded_digest_is_loaded_with_a_warning(tmp_path):
+    from dataclasses import replace
+
+    from chainrule.errors import UnverifiedDataWarning
+
+    fake = write_fake_dataset(tmp_path / "data", train_size=3, test_size=2)
+    decompress_into(tmp_path / "plain", tmp_path / "data", fake)
+    files = dict(fake.files)
+    files["test_images"] = replace(files["test_images"], raw_sha256=None)
+    with pytest.warns(UnverifiedDataWarning, match=r"t10k-images-idx3-ubyte: no digest of t10k-images-idx3-ubyte is recorded"):
+        load_idx_dataset(replace(fake, files=files), data_dir=tmp_path / "plain", download=False)
+
+
+def test_every_published_file_has_its_decompressed_size_and_mnist_its_digest():
+    for source in (MNIST, FASHION_MNIST):
+        for remote in source.files.values():
+            assert remote.raw_size is not None, remote.name
+    assert all(remote.raw_sha256 for remote in MNIST.files.values())
+    # Fashion-MNIST's image archives were not at hand to derive a digest from: say so, never invent one.
+    assert FASHION_MNIST.files["train_images"].raw_sha256 is None
 
 
 def test_fashion_mnist_looks_in_its_own_subfolder(tmp_path):

@@ -5,6 +5,8 @@ Skipped otherwise, e.g. ``CHAINRULE_DATA=/path/to/datasets python -m pytest test
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import numpy as np
 import pytest
 
 from chainrule.data import FASHION_MNIST, MNIST, fetch_file, load_mnist, read_idx
+from chainrule.errors import DataError
 
 DATA = os.environ.get("CHAINRULE_DATA")
 
@@ -52,3 +55,29 @@ def test_real_fashion_mnist_labels(key, per_class):
     labels = read_idx(fetch_file(FASHION_MNIST, key, download=False, verify=True))
     assert labels.dtype == np.uint8
     assert np.bincount(labels, minlength=10).tolist() == [per_class] * 10
+
+
+@needs_mnist
+@pytest.mark.parametrize("source, keys", [(MNIST, list(MNIST.files)), (FASHION_MNIST, ["train_labels", "test_labels"])])
+def test_recorded_decompressed_digests_follow_from_the_verified_archives(source, keys):
+    for key in keys:
+        remote = source.files[key]
+        raw = gzip.decompress((Path(DATA) / source.subdir / remote.name).read_bytes())
+        assert len(raw) == remote.raw_size and hashlib.sha256(raw).hexdigest() == remote.raw_sha256, key
+
+
+@needs_mnist
+def test_a_user_s_decompressed_copy_with_one_label_changed_fails_by_name(tmp_path):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for remote in MNIST.files.values():
+        if "labels" in remote.name:
+            raw = bytearray(gzip.decompress((Path(DATA) / "mnist" / remote.name).read_bytes()))
+            if remote.name.startswith("t10k"):
+                raw[8] = 3 if raw[8] != 3 else 4  # the first test label, 7 in the original
+            (folder / remote.decompressed_name).write_bytes(bytes(raw))
+        else:
+            (folder / remote.name).symlink_to(Path(DATA) / "mnist" / remote.name)
+    expected = MNIST.files["test_labels"].raw_sha256
+    with pytest.raises(DataError, match=rf"t10k-labels-idx1-ubyte: sha256 mismatch for t10k-labels-idx1-ubyte: expected {expected}, found "):
+        load_mnist(data_dir=tmp_path, download=False)

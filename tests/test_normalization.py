@@ -27,7 +27,23 @@ def test_gradients(shape, training, seed):
     layer.buffers["running_mean"][...] = rng.standard_normal(shape[1])
     layer.buffers["running_var"][...] = rng.random(shape[1]) + 0.5
     layer.train(training)
-    check_layer(layer, [2 + 3 * rng.standard_normal(shape)], seed=seed)
+    x = 2 + 3 * rng.standard_normal(shape)
+    if training and x.size // shape[1] < 2:  # one value per feature has no batch statistics
+        with pytest.raises(ShapeError, match=r"more than 1 value per feature.*\(1, 5\)"):
+            layer.forward(x)
+        return
+    check_layer(layer, [x], seed=seed)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (1, 3), (1, 3, 1, 1), (0, 3, 2, 2)])
+def test_training_without_batch_statistics_raises_and_keeps_running_stats(shape):
+    layer = batch_norm(3)
+    before = {name: array.copy() for name, array in layer.buffers.items()}
+    with pytest.raises(ShapeError, match="BatchNormalization.forward: training mode needs more than 1"):
+        layer.forward(np.ones(shape))
+    for name, array in layer.buffers.items():
+        np.testing.assert_array_equal(array, before[name])
+    assert layer.eval().forward(np.ones(shape)).shape == shape  # eval mode needs no batch statistics
 
 
 def test_images_are_normalised_per_channel_not_per_position():

@@ -53,3 +53,24 @@ class GraphError(ChainruleError, ValueError):
 
 class UsageError(ChainruleError, ValueError):
     """Command-line options that do not fit together (exit status 2, like argparse's own errors)."""
+
+
+class DivergenceError(NonFiniteError):
+    """Training diverged: the loss grew absurdly large, or the parameters became NaN or inf."""
+
+
+class UnverifiedDataWarning(UserWarning):
+    """A dataset file was loaded without a digest to check it against (said loudly, not silently)."""
+
+
+class ConfigError(ChainruleError, ValueError):
+    """An argument or hyperparameter outside what it may be: a learning rate of 0, a dropout
+    ratio of 1, a batch size of -5, a layer size of 10.5."""
+
+
+class ConfigTypeError(ConfigError, TypeError):
+    """An argument of the wrong type (``lr="0.1"``); also a ``TypeError``, as Python would raise."""
+
+
+class RunDirError(ChainruleError, OSError):
+    """A run directory cannot be used: locked by another process, unwritable, or the disk is full."""

@@ -6,6 +6,8 @@ All are numerically stable and work on NumPy or CuPy arrays alike; none modifies
 from __future__ import annotations
 
 from .backend import Array, array_module
+from .errors import ShapeError
+from .targets import check_targets
 
 
 def sigmoid(x: Array) -> Array:
@@ -36,14 +38,21 @@ def cross_entropy_error(y: Array, t: Array) -> Array:
     ``log(y + 1e-7)`` so their value is exact rather than offset by the guard constant.
     """
     xp = array_module(y)
+    t = xp.asarray(t)
     if y.ndim == 1:
-        y, t = y.reshape(1, -1), t.reshape(1, -1)
-    if t.size == y.size:
+        y, t = y.reshape(1, -1), (t.reshape(1, -1) if t.shape == y.shape else t)
+    if y.ndim != 2:
+        raise ShapeError(f"cross_entropy_error: expected y of shape (N, classes), got {y.shape}")
+    t, labels = check_targets(y, t, "cross_entropy_error")
+    if not labels:
         t = t.argmax(axis=1)
     n = y.shape[0]
-    return -xp.log(y[xp.arange(n), t] + 1e-7).sum() / n
+    return -xp.log(y[xp.arange(n), t] + 1e-7).sum() / max(n, 1)
 
 
 def mean_squared_error(y: Array, t: Array) -> Array:
     """``0.5 * sum((y - t)**2)``: the textbook's sum-of-squares error (not averaged)."""
+    y_shape, t_shape = getattr(y, "shape", ()), getattr(t, "shape", ())
+    if tuple(y_shape) != tuple(t_shape):  # broadcasting would sum a different, larger error
+        raise ShapeError(f"mean_squared_error: t must have the shape of y {tuple(y_shape)}, got {tuple(t_shape)}")
     return 0.5 * ((y - t) ** 2).sum()

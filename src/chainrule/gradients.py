@@ -9,9 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+import math
+
 import numpy as np
 
 from .backend import Array, array_module, to_numpy
+from .errors import ConfigError, DTypeError, ShapeError
+
+
+def _check_step(h: Any, where: str) -> None:
+    """A step of 0, NaN or inf divides by zero or perturbs nothing: a gradient of NaN or 0."""
+    if isinstance(h, bool) or not isinstance(h, (int, float, np.floating, np.integer)) or not (
+        math.isfinite(h) and h > 0
+    ):
+        raise ConfigError(f"{where}: h must be a positive finite number, got {h!r}")
 
 
 def numerical_gradient(f: Callable[[Array], Any], x: Array, h: float = 1e-4) -> Array:
@@ -20,16 +31,37 @@ def numerical_gradient(f: Callable[[Array], Any], x: Array, h: float = 1e-4) -> 
     ``f`` is called with ``x`` (the textbook passes a dummy and reads the array through a
     closure; both styles work). Each element of ``x`` is perturbed in place and then restored
     to its exact original value, so ``x`` is unchanged afterwards.
+
+    ``x`` must be a floating-point array: perturbing an integer array in place would truncate
+    ``x + h`` back to ``x`` (a gradient of 0 or nonsense), and a float copy would not be seen by
+    an ``f`` that reads ``x`` through a closure. Convert first: ``x = x.astype(float)``. For the
+    same reason a step ``h`` that ``x``'s dtype cannot resolve (1e-6 on a float32 value of 100)
+    is an error rather than a gradient of 0.
     """
+    _check_step(h, "numerical_gradient")
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or dtype.kind != "f":
+        raise DTypeError(
+            f"numerical_gradient: x must be a floating-point array (float32 or float64), got "
+            f"{dtype if dtype is not None else type(x).__name__}; convert it with x.astype(float)"
+        )
     xp = array_module(x)
-    grad = xp.zeros(x.shape, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
+    grad = xp.zeros(x.shape, dtype=x.dtype)
     for idx in np.ndindex(*x.shape):
         original = x[idx].copy()
         x[idx] = original + h
+        unchanged = bool(x[idx] == original)
         f_plus = float(f(x))
         x[idx] = original - h
+        unchanged |= bool(x[idx] == original)
         f_minus = float(f(x))
         x[idx] = original
+        if unchanged:  # h is below the dtype's resolution at this value: the difference would be 0
+            raise ConfigError(
+                f"numerical_gradient: h={h!r} is too small for {x.dtype}: x[{idx}] = {float(original)!r} "
+                f"does not change when h is added or subtracted; expected h larger than "
+                f"{float(abs(original)) * float(np.finfo(x.dtype).eps):.3g} (or use float64)"
+            )
         grad[idx] = (f_plus - f_minus) / (2 * h)
     return grad
 
@@ -92,7 +124,7 @@ def compare_gradients(name: str, analytic: Array, numerical: Array) -> GradientD
     a = to_numpy(analytic).astype(np.float64)
     n = to_numpy(numerical).astype(np.float64)
     if a.shape != n.shape:
-        raise ValueError(f"gradient {name!r}: backprop shape {a.shape} != numerical shape {n.shape}")
+        raise ShapeError(f"gradient {name!r}: backprop shape {a.shape} != numerical shape {n.shape}")
     diff = np.abs(a - n)
     max_abs = float(diff.max()) if diff.size else 0.0
     scale = max(float(np.abs(a).max(initial=0.0)), float(np.abs(n).max(initial=0.0)))
@@ -119,6 +151,17 @@ def gradcheck_layer(
     against ``layer.grads``. Inputs and parameters are restored after the check.
     """
     inputs = list(inputs)
+    _check_step(h, "gradcheck")
+    if wrt is not None:
+        for i in wrt:
+            if not 0 <= i < len(inputs):
+                raise ConfigError(f"gradcheck: wrt position {i} is out of range for {len(inputs)} inputs")
+            kind = getattr(getattr(inputs[i], "dtype", None), "kind", None)
+            if kind != "f":
+                raise DTypeError(
+                    f"gradcheck: input {i} (wrt) must be a floating-point array (float32 or "
+                    f"float64), got {getattr(inputs[i], 'dtype', type(inputs[i]).__name__)}"
+                )
     out = layer.forward(*inputs)
     xp = array_module(out)
     if dout is None:
@@ -141,6 +184,12 @@ def gradcheck_layer(
     analytic = {f"x{i}" if len(inputs) > 1 else "x": grads_in[i] for i in wrt}
     analytic.update({name: layer.grads[name].copy() for name in layer.params})
 
+    if not wrt and not layer.params:
+        found = ", ".join(str(getattr(a, "dtype", type(a).__name__)) for a in inputs)
+        raise DTypeError(
+            f"gradcheck: nothing to check: {type(layer).__name__} has no parameters and no input is "
+            f"a floating-point array (float32 or float64); got {found}. Convert with x.astype(float)"
+        )
     report = GradcheckReport()
     for i in wrt:
         name = f"x{i}" if len(inputs) > 1 else "x"
@@ -152,7 +201,10 @@ def gradcheck_layer(
 
 def gradcheck_net(net: Any, x: Array, t: Array, *, h: float = 1e-4) -> GradcheckReport:
     """Compare ``net.gradient(x, t)`` (backprop) with ``net.numerical_gradient(x, t, h)`` per parameter."""
+    _check_step(h, "gradcheck")
     numerical = net.numerical_gradient(x, t, h=h)
+    if not numerical:
+        raise ConfigError(f"gradcheck: nothing to check: {type(net).__name__} has no parameters")
     analytic = net.gradient(x, t)
     return GradcheckReport([compare_gradients(k, analytic[k], numerical[k]) for k in numerical])
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .backend import Array, Backend, get_backend
+from .errors import ConfigError, ConfigTypeError
 
 WeightInit = str | float
 
@@ -25,11 +26,13 @@ def weight_std(spec: WeightInit, fan_in: int) -> float:
     if isinstance(spec, str):
         kind = _ALIASES.get(spec.lower())
         if kind is None:
-            raise ValueError(f"unknown weight initialisation {spec!r}: expected one of {sorted(_ALIASES)} or a number")
+            raise ConfigError(f"unknown weight initialisation {spec!r}: expected one of {sorted(_ALIASES)} or a number")
         return math.sqrt((2.0 if kind == "he" else 1.0) / fan_in)
+    if isinstance(spec, (bool, np.bool_)) or not isinstance(spec, (int, float, np.integer, np.floating)):
+        raise ConfigTypeError(f"weight_init_std must be a number or one of {sorted(_ALIASES)}, got {spec!r}")
     std = float(spec)
-    if not std > 0:
-        raise ValueError(f"weight_init_std must be positive, got {spec!r}")
+    if not (math.isfinite(std) and std > 0):  # inf or NaN weights would make every output NaN
+        raise ConfigError(f"weight_init_std must be a positive finite number, got {spec!r}")
     return std
 
 

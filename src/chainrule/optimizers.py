@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .backend import Array, array_module, to_numpy
-from .errors import CheckpointError, DTypeError, ShapeError
+from .errors import CheckpointError, ConfigError, ConfigTypeError, DTypeError, ShapeError
 
 __all__ = [
     "Optimizer",
@@ -59,10 +59,10 @@ class _Hyperparameter:
     def __set__(self, optimizer: Any, value: Any) -> None:
         where = f"{type(optimizer).__name__}: {self.name}"
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{where} must be a real number, got {value!r}")
+            raise ConfigTypeError(f"{where} must be a real number, got {value!r}")
         number = float(value)
         if not (math.isfinite(number) and self.is_valid(number)):
-            raise ValueError(f"{where} must be {self.requirement}, got {value!r}")
+            raise ConfigError(f"{where} must be {self.requirement}, got {value!r}")
         setattr(optimizer, self.attribute, number)
 
 
@@ -113,7 +113,7 @@ class Optimizer:
         checked = [(key, *self._checked_pair(key, params, grads)) for key in params]
         extra = [key for key in grads if key not in params]
         if extra:
-            raise ValueError(
+            raise ConfigError(
                 f"{type(self).__name__}: gradients {extra} have no matching parameter "
                 f"(parameters: {list(params)})"
             )
@@ -138,13 +138,13 @@ class Optimizer:
     ) -> tuple[Array, Array]:
         name = type(self).__name__
         if key not in grads:
-            raise ValueError(
+            raise ConfigError(
                 f"{name}: no gradient for parameter {key!r} (gradients: {list(grads)})"
             )
         param, grad = params[key], grads[key]
         for what, array in (("parameter", param), ("gradient", grad)):
             if not hasattr(array, "shape") or not hasattr(array, "dtype"):
-                raise TypeError(
+                raise ConfigTypeError(
                     f"{name}: {what} {key!r} must be an array, got {type(array).__name__}"
                 )
         if param.dtype.kind != "f":
@@ -252,6 +252,8 @@ class Optimizer:
             array = np.array(to_numpy(value))
             if array.dtype.kind != "f":
                 raise fail(f"{key!r} has dtype {array.dtype}, expected a floating-point array")
+            if not np.isfinite(array).all():  # would turn the parameter NaN on the next step
+                raise fail(f"{key!r} holds NaN or infinite values, expected finite numbers")
             new_state.setdefault(param_name, {})[slot] = array
         for param_name, slots in new_state.items():
             absent = [slot for slot in self.slot_names if slot not in slots]
@@ -337,21 +339,21 @@ class Momentum(Optimizer):
 
 
 class Nesterov(Momentum):
-    """Nesterov's accelerated gradient in the textbook's form (which looks ahead through ``v``):
+    """Nesterov's accelerated gradient, the textbook's rule (Bengio et al. 2012's form):
 
-    ``v = momentum * v - lr * g; p += momentum**2 * v - (1 + momentum) * lr * g``.
-    The ``momentum**2`` term uses the velocity *after* this step's update, as the textbook's code
-    does; the usual form (Bengio et al. 2012, PyTorch's ``SGD(nesterov=True)``) uses it from
-    before, so the two trajectories differ. Hyperparameters and state are Momentum's.
+    ``p += momentum**2 * v - (1 + momentum) * lr * g``, then ``v = momentum * v - lr * g``.
+    The ``momentum**2`` term uses the velocity from *before* this step's update; that is the
+    same trajectory as PyTorch's ``SGD(nesterov=True)`` (whose buffer is ``-v / lr``) while
+    ``lr`` is constant. Hyperparameters and state are Momentum's.
     """
 
     def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
         velocity, momentum = slots["velocity"], self.momentum
-        step = xp.multiply(grad, self.lr, out=xp.empty_like(param))
-        velocity *= momentum
-        velocity -= step
-        param += xp.multiply(velocity, momentum * momentum, out=step)
+        step = xp.multiply(velocity, momentum * momentum, out=xp.empty_like(param))
+        param += step  # the look-ahead through the previous velocity
         param -= xp.multiply(grad, (1 + momentum) * self.lr, out=step)
+        velocity *= momentum
+        velocity -= xp.multiply(grad, self.lr, out=step)
 
 
 class AdaGrad(Optimizer):
@@ -461,7 +463,7 @@ class Adam(Optimizer):
     @torch_compatible.setter
     def torch_compatible(self, value: bool) -> None:
         if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"Adam: torch_compatible must be True or False, got {value!r}")
+            raise ConfigTypeError(f"Adam: torch_compatible must be True or False, got {value!r}")
         self._torch_compatible = bool(value)
 
     def _update_param(self, xp: Any, param: Array, grad: Array, slots: dict[str, Array]) -> None:
@@ -511,11 +513,11 @@ def make_optimizer(name: str, lr: float | None = None, **kwargs: Any) -> Optimiz
     """
     cls = OPTIMIZERS.get(name.strip().lower()) if isinstance(name, str) else None
     if cls is None:
-        raise ValueError(f"unknown optimizer {name!r}: expected one of {', '.join(OPTIMIZERS)}")
+        raise ConfigError(f"unknown optimizer {name!r}: expected one of {', '.join(OPTIMIZERS)}")
     accepted = [key for key in inspect.signature(cls).parameters if key != "lr"]
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
-        raise TypeError(
+        raise ConfigTypeError(
             f"{cls.__name__} does not take {unknown}; it takes lr, {', '.join(accepted)}"
         )
     if lr is not None:

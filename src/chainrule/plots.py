@@ -44,22 +44,25 @@ def new_figure(width: float, height: float, **options: Any) -> Any:
 
 
 def plot_learning_curve(history: Any, path: str | os.PathLike, title: str = "") -> None:
-    """Loss (left) and train/test accuracy (right) per epoch."""
+    """Loss (left) and accuracy (right) per epoch: train, and validation and test where measured."""
     figure = new_figure(10, 4, dpi=100, layout="constrained")
     loss_ax, acc_ax = figure.subplots(1, 2)
     epochs = history.epoch
     loss_ax.plot(epochs, history.train_loss, "o-", label="train")
-    if not np.all(np.isnan(history.test_loss)):
-        loss_ax.plot(epochs, history.test_loss, "s-", label="test")
-    loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     acc_ax.plot(epochs, 100 * np.asarray(history.train_acc), "o-", label="train")
-    if not np.all(np.isnan(history.test_acc)):
-        acc_ax.plot(epochs, 100 * np.asarray(history.test_acc), "s-", label="test")
-        best = int(np.nanargmax(history.test_acc))
+    for name, marker in (("val", "s-"), ("test", "^-")):
+        loss, acc = getattr(history, f"{name}_loss"), getattr(history, f"{name}_acc")
+        if not np.all(np.isnan(loss)):
+            loss_ax.plot(epochs, loss, marker, label="validation" if name == "val" else name)
+            acc_ax.plot(epochs, 100 * np.asarray(acc), marker, label="validation" if name == "val" else name)
+    watched = history.val_acc if not np.all(np.isnan(history.val_acc)) else history.test_acc
+    if not np.all(np.isnan(watched)):
+        best = int(np.nanargmax(watched))
         acc_ax.annotate(
-            f"best {100 * history.test_acc[best]:.2f}%", (epochs[best], 100 * history.test_acc[best]),
+            f"best {100 * watched[best]:.2f}%", (epochs[best], 100 * watched[best]),
             textcoords="offset points", xytext=(0, -16), ha="center",
         )
+    loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)

@@ -10,7 +10,7 @@ import argparse
 
 from ..graph.cost import HEADER, format_cost_row, kink_note, plot_gradient_cost, sweep_gradient_cost
 from ..plots import require_matplotlib
-from .types import size_list
+from .types import positive_int, seed, size_list
 
 
 def register_gradients(benchmarks: argparse._SubParsersAction) -> None:
@@ -30,13 +30,13 @@ def register_gradients(benchmarks: argparse._SubParsersAction) -> None:
         metavar="N,N,...",
         help="hidden layer sizes to sweep (default: 10,20,50,100; about 20 s on two cores)",
     )
-    parser.add_argument("--input-size", type=int, default=784, help="features per sample (default: 784, MNIST)")
-    parser.add_argument("--output-size", type=int, default=10, help="classes (default: 10)")
-    parser.add_argument("--batch-size", type=int, default=10, help="samples in the batch (default: 10)")
+    parser.add_argument("--input-size", type=positive_int, default=784, help="features per sample (default: 784, MNIST)")
+    parser.add_argument("--output-size", type=positive_int, default=10, help="classes (default: 10)")
+    parser.add_argument("--batch-size", type=positive_int, default=10, help="samples in the batch (default: 10)")
     parser.add_argument(
-        "--repeats", type=int, default=20, help="backprop runs to take the fastest of (default: 20; it takes < 1 ms)"
+        "--repeats", type=positive_int, default=20, help="backprop runs to take the fastest of (default: 20; it takes < 1 ms)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed for the weights and the batch (default: 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed for the weights and the batch (default: 0)")
     parser.add_argument("-o", "--output", metavar="FILE.png", help="also draw seconds against parameters, log-log")
     parser.set_defaults(func=run_gradients)
 

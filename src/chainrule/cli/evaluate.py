@@ -9,11 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import atomic_write_text, load_checkpoint
+from ..checkpoint import atomic_write_text, read_checkpoint
+from ..errors import RunDirError
 from ..models import IMAGE_MODELS, build_model
+from ..rundir import checkpoint_path
 from ..plots import INSTALL_HINT, matplotlib_available, plot_confusion_matrix
 from ..training import confusion_matrix, evaluate, predict_labels
 from .datasets import CLASS_NAMES, add_data_arguments, load_dataset
+from .types import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "confusion matrix; write evaluation.json and confusion_matrix.png into RUN_DIR.",
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a directory written by `chainrule train`")
-    parser.add_argument("--batch-size", type=int, default=1000, help="evaluation batch size, bounds memory (default: %(default)s)")
+    parser.add_argument("--checkpoint", choices=["last", "best"], default="last",
+                        help="the weights of the last epoch (checkpoint.npz) or of the epoch with the lowest "
+                        "validation loss (best.npz) (default: %(default)s)")
+    parser.add_argument("--batch-size", type=positive_int, default=1000, help="evaluation batch size, bounds memory (default: %(default)s)")
     add_data_arguments(parser)
     parser.set_defaults(func=run, dataset=None)
 
@@ -39,7 +45,8 @@ def format_confusion(matrix: np.ndarray, names: list[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    model_state, _, config = load_checkpoint(args.run_dir)
+    checkpoint = read_checkpoint(checkpoint_path(args.run_dir, args.checkpoint))
+    model_state, config = checkpoint.model, checkpoint.config
     dataset = args.dataset or config["dataset"]
     net = build_model(config)
     net.load_state_dict(model_state)
@@ -47,11 +54,14 @@ def run(args: argparse.Namespace) -> int:
     loss, accuracy = evaluate(net, x_test, t_test, args.batch_size)
     names = CLASS_NAMES[dataset]
     matrix = confusion_matrix(t_test, predict_labels(net, x_test, args.batch_size), len(names))
-    print(f"{args.run_dir}: {config['model']} {config['hidden_sizes']} on {dataset} test set ({len(x_test)} samples)")
+    print(f"{args.run_dir} ({args.checkpoint} checkpoint): {config['model']} {config['hidden_sizes']} on {dataset} test set ({len(x_test)} samples)")
     print(f"accuracy {100 * accuracy:.2f}%   loss {loss:.4f}")
     print(format_confusion(matrix, names))
     report = {"dataset": dataset, "accuracy": accuracy, "loss": loss, "confusion_matrix": matrix.tolist(), "classes": names}
-    atomic_write_text(args.run_dir / "evaluation.json", json.dumps(report, indent=2) + "\n")
+    try:
+        atomic_write_text(args.run_dir / "evaluation.json", json.dumps(report, indent=2) + "\n")
+    except OSError as error:
+        raise RunDirError(f"cannot write {args.run_dir / 'evaluation.json'}: {error.strerror or error}") from None
     if matplotlib_available():
         plot_confusion_matrix(matrix, args.run_dir / "confusion_matrix.png", names,
                               title=f"{dataset}: {100 * accuracy:.2f}% correct")

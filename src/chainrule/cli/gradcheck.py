@@ -8,6 +8,7 @@ import numpy as np
 
 from ..gradients import gradcheck_net
 from ..nets import TwoLayerNet
+from .types import positive_int, seed
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,11 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "backpropagation and by central differences, and print how far apart they are per "
         "parameter. In float64 the book reports differences of 1e-13..1e-10.",
     )
-    parser.add_argument("--input-size", type=int, default=784, help="features per sample (default: 784, MNIST)")
-    parser.add_argument("--hidden-size", type=int, default=50, help="hidden units (default: 50)")
-    parser.add_argument("--output-size", type=int, default=10, help="classes (default: 10)")
-    parser.add_argument("--batch-size", type=int, default=3, help="samples in the batch (default: 3, as in the book)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the weights and the random batch (default: 0)")
+    parser.add_argument("--input-size", type=positive_int, default=784, help="features per sample (default: 784, MNIST)")
+    parser.add_argument("--hidden-size", type=positive_int, default=50, help="hidden units (default: 50)")
+    parser.add_argument("--output-size", type=positive_int, default=10, help="classes (default: 10)")
+    parser.add_argument("--batch-size", type=positive_int, default=3, help="samples in the batch (default: 3, as in the book)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed for the weights and the random batch (default: 0)")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="(default: float64)")
     parser.set_defaults(func=run)
 

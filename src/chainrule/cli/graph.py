@@ -6,11 +6,14 @@ import argparse
 from fractions import Fraction
 from pathlib import Path
 
+from ..explain import apply_inputs
 from ..graph import EXAMPLES, Graph, format_trace, network_graph
 from ..graph.export import FORMATS
 from ..plots import require_matplotlib
 from ..graph.text import grad_text, value_text
+from ..errors import GraphError, UsageError
 from ..nets import TwoLayerNet
+from .types import assignment, positive_int, seed
 
 MODELS = ["two-layer"]
 
@@ -46,12 +49,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--trace", action="store_true", help="print each local derivative × upstream gradient")
     parser.add_argument("--exact", action="store_true", help="shopping graphs in exact fractions (same values)")
+    parser.add_argument(
+        "--input", metavar="NAME=VALUE", type=assignment, action="append", default=[],
+        help="set an input of the shopping graph, e.g. --input apple=150 (as typed in chainrule explain --serve)",
+    )
     network = parser.add_argument_group("--model two-layer")
-    network.add_argument("--input-size", type=int, default=784, help="features per sample (default: 784)")
-    network.add_argument("--hidden-size", type=int, default=50, help="hidden units (default: 50)")
-    network.add_argument("--output-size", type=int, default=10, help="classes (default: 10)")
-    network.add_argument("--batch-size", type=int, default=100, help="samples in the random batch (default: 100)")
-    network.add_argument("--seed", type=int, default=0, help="seed for the weights and the batch (default: 0)")
+    network.add_argument("--input-size", type=positive_int, default=784, help="features per sample (default: 784)")
+    network.add_argument("--hidden-size", type=positive_int, default=50, help="hidden units (default: 50)")
+    network.add_argument("--output-size", type=positive_int, default=10, help="classes (default: 10)")
+    network.add_argument("--batch-size", type=positive_int, default=100, help="samples in the random batch (default: 100)")
+    network.add_argument("--seed", type=seed, default=0, help="seed for the weights and the batch (default: 0)")
     parser.set_defaults(func=run, parser=parser)
 
 
@@ -70,7 +77,13 @@ def output_path(args: argparse.Namespace) -> Path:
 
 def build(args: argparse.Namespace) -> Graph:
     if args.example:
-        return EXAMPLES[args.example](Fraction if args.exact else float)
+        graph = EXAMPLES[args.example](Fraction if args.exact else float)
+        if args.input:
+            try:
+                apply_inputs(graph, dict(args.input))
+            except GraphError as error:
+                raise UsageError(f"--input: {error}") from None
+        return graph
     net = TwoLayerNet(args.input_size, args.hidden_size, args.output_size, rng=args.seed)
     return network_graph(net, batch_size=args.batch_size, seed=args.seed)
 

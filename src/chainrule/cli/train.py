@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import Any
 
 
-from ..checkpoint import load_checkpoint, save_checkpoint
-from ..errors import CheckpointError, UsageError
+from ..errors import CheckpointError, RunDirError, UsageError
 from ..models import IMAGE_MODELS, MODELS, build_model, model_config
 from ..optimizers import OPTIMIZERS, make_optimizer
 from ..plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
-from ..runs import fresh_run_dir, latest_run_dir, load_history, save_history
-from ..training import Trainer, make_schedule
+from ..rundir import BEST, RunDir
+from ..training import Trainer, evaluate, make_schedule, split_validation
 from ..training.schedules import SCHEDULES
-from .datasets import add_data_arguments, load_dataset
-from .types import size_list
+from .datasets import add_data_arguments, data_location, load_dataset
+from .types import (
+    available_backend, float_in_range, non_negative_float, positive_float, positive_int, probability, seed, size_list,
+)
 
 def _recipes_text() -> str:
     return "\n".join(
@@ -35,9 +36,15 @@ examples:
   chainrule train --dataset fashion-mnist --epochs 5 --output-dir runs/fashion
   chainrule train --resume --epochs 20              continue the latest run up to 20 epochs
   chainrule evaluate runs/mnist-mlp                 accuracy and confusion matrix of a saved run
+  chainrule evaluate runs/mnist-mlp --checkpoint best   the same for its best validation epoch
 
-Data is read from --data-dir, $CHAINRULE_DATA, or the user cache, and downloaded (with checksum
-checks) if it is in none of them.
+Data is read from --data-dir alone when it is given; otherwise from $CHAINRULE_DATA or the user
+cache, and downloaded (with checksum checks) if it is in neither. The first line says which folder.
+
+run directory: checkpoint.npz is the run (weights, optimizer state, epoch, step, history, config),
+written atomically after every epoch; best.npz is the epoch with the lowest validation loss;
+config.json, metrics.json/.csv and learning_curve.png are derived from it. One process at a time
+may write a run directory (a lock); a run killed at any instant resumes from its last checkpoint.
 """
 
 # Each model's default recipe; any option given on the command line overrides its part.
@@ -52,6 +59,9 @@ RECIPES: dict[str, dict[str, Any]] = {
     "deep-cnn": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 10, "schedule": "cosine", "weight_decay": 0.0},
 }
 DEFAULT_MODEL = "mlp"
+# Keras' validation_split: the last 10% of the training samples pick the best epoch (best.npz).
+DEFAULT_VALIDATION_SPLIT = 0.1
+validation_fraction = float_in_range(0.0, 1.0, what="a fraction in [0, 1) such as 0.1")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,8 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="train a network on MNIST or Fashion-MNIST",
         description="Train a network with mini-batch gradient descent (forward, backward by the chain "
-        "rule, optimizer update), evaluating on the test set after every epoch. Writes a checkpoint, "
-        "metrics (JSON, CSV) and a learning-curve PNG into the run directory.",
+        "rule, optimizer update), evaluating on a validation split after every epoch and on the test set "
+        "at the end. Writes the last and the best checkpoint, metrics (JSON, CSV) and a learning-curve PNG "
+        "into the run directory.",
         epilog=EPILOG + "\nrecipes (defaults per model):\n" + _recipes_text() + "\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -71,39 +82,48 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--weight-init", metavar="he|xavier|STD", type=_weight_init,
                        help="initial weight scale: he (ReLU), xavier (sigmoid/tanh) or a standard deviation "
                        "(default: by activation for mlp and cnn, 0.01 for two-layer as in the book)")
-    model.add_argument("--dropout", type=float, metavar="RATIO", help="mlp: dropout after each hidden layer (deep-cnn: default 0.5)")
+    model.add_argument("--dropout", type=probability, metavar="RATIO", help="mlp: dropout after each hidden layer (deep-cnn: default 0.5)")
     model.add_argument("--batchnorm", action="store_true", help="mlp: batch normalisation before each hidden activation")
-    model.add_argument("--weight-decay", type=float,
+    model.add_argument("--weight-decay", type=non_negative_float,
                        help="L2 weight decay λ: the optimizer adds λ·W to the gradient of every weight "
                        "matrix and convolution kernel, not biases (default: the recipe's)")
-    model.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="(default: %(default)s)")
+    model.add_argument("--dtype", choices=["float32", "float64"], help="(default: float32)")
     fit = parser.add_argument_group("training (defaults: the model's recipe, listed below)")
     fit.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="update rule")
-    fit.add_argument("--lr", type=float, help="learning rate (the optimizer's own default when the recipe's optimizer is replaced)")
+    fit.add_argument("--lr", type=positive_float, help="learning rate (the optimizer's own default when the recipe's optimizer is replaced)")
     fit.add_argument("--schedule", choices=sorted(SCHEDULES), help="learning-rate schedule over the epochs")
-    fit.add_argument("--epochs", type=int, help="total number of epochs (with --resume: how far to continue)")
-    fit.add_argument("--batch-size", type=int, help="samples per mini-batch")
-    fit.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling and dropout; same seed, same weights (default: 0)")
-    fit.add_argument("--limit", type=int, metavar="N", help="train on the first N training samples only (quick trials)")
-    fit.add_argument("--backend", choices=["numpy", "cupy", "auto"], default="numpy", help="array backend: cupy runs on an NVIDIA GPU (default: numpy)")
+    fit.add_argument("--epochs", type=positive_int, help="total number of epochs (with --resume: how far to continue)")
+    fit.add_argument("--batch-size", type=positive_int, help="samples per mini-batch")
+    fit.add_argument("--seed", type=seed, help="seed for weights, shuffling and dropout; same seed, same weights (default: 0)")
+    fit.add_argument("--limit", type=positive_int, metavar="N", help="train on the first N training samples only (quick trials)")
+    fit.add_argument("--validation-split", type=validation_fraction, metavar="FRACTION",
+                     help="hold out this last fraction of the training samples to pick the best epoch (best.npz); "
+                     f"the test set is only for the final report; 0 keeps no best checkpoint (default: {DEFAULT_VALIDATION_SPLIT})")
+    fit.add_argument("--backend", type=available_backend, choices=["numpy", "cupy", "auto"], default="numpy", help="array backend: cupy runs on an NVIDIA GPU (default: numpy)")
     fit.add_argument("-v", "--verbose", type=int, choices=[0, 1, 2], default=1, help="0 quiet, 1 progress bars, 2 one line per epoch (default: 1)")
     add_data_arguments(parser)
     out = parser.add_argument_group("output")
-    out.add_argument("--output-dir", type=Path, help="run directory (default: runs/DATASET-MODEL, numbered if taken)")
-    out.add_argument("--resume", action="store_true", help="continue from the checkpoint in --output-dir (default: the latest run of this dataset and model)")
-    parser.set_defaults(func=run)
+    out.add_argument("--output-dir", type=Path, help="run directory, new or without a checkpoint yet "
+                     "(default: runs/DATASET-MODEL, numbered if taken)")
+    out.add_argument("--resume", action="store_true",
+                     help="continue the run in --output-dir (default: the latest run of this dataset and model) "
+                     "exactly where its last checkpoint ends; --epochs and --lr may change (as may -v, --backend "
+                     "and where the data is read from), other options must match the run's")
+    # On --resume an option equal to its parser default (--model mlp, ...) counts as not given (see
+    # _apply_resume_options); --seed, --dtype and --validation-split have none (NEW_RUN_DEFAULTS).
+    dests = [attribute for _, attribute, _ in FIXED_ON_RESUME]
+    parser.set_defaults(func=run, option_defaults={dest: parser.get_default(dest) for dest in dests})
 
 
 def _weight_init(text: str) -> str | float:
     if text.lower() in ("he", "xavier", "relu", "sigmoid", "tanh"):
         return text.lower()
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected he, xavier or a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive standard deviation, got {text!r}")
-    return value
+        return positive_float(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected he, xavier or a positive finite standard deviation, got {text!r}"
+        ) from None
 
 
 # Options that only some models have; anything else is refused rather than silently ignored.
@@ -121,8 +141,6 @@ def _check_options(args: argparse.Namespace) -> None:
             raise UsageError(f"{flag} applies to --model {' or '.join(models)}, not {args.model}")
     if args.hidden_sizes and len(args.hidden_sizes) > 1 and args.model in SINGLE_HIDDEN:
         raise UsageError(f"--model {args.model} has one hidden layer; got --hidden-sizes {args.hidden_sizes}")
-    if args.weight_decay is not None and args.weight_decay < 0:
-        raise UsageError(f"--weight-decay must be >= 0, got {args.weight_decay}")
 
 
 def _recipe(args: argparse.Namespace) -> dict[str, Any]:
@@ -144,74 +162,145 @@ def _config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         use_batchnorm=args.batchnorm or None,
     )
     config["dataset"] = args.dataset
-    config["training"] = {**_recipe(args), "seed": args.seed, "limit": args.limit}
+    recipe = _recipe(args)
+    config["training"] = {**recipe, "seed": args.seed, "limit": args.limit, "validation_split": args.validation_split}
     return config
 
 
-def _run_dir(args: argparse.Namespace) -> Path:
+def _open_run(args: argparse.Namespace) -> RunDir:
+    """Lock the run directory before any data is loaded: a new one, or the one to resume."""
     name = f"{args.dataset}-{args.model}"
-    if args.output_dir is not None:
-        return args.output_dir
-    if args.resume:
-        found = latest_run_dir("runs", name)
-        if found is None:
-            raise CheckpointError(f"--resume: no run with a checkpoint under runs/{name}*; give --output-dir")
-        return found
-    return fresh_run_dir("runs", name)
+    if not args.resume:
+        return RunDir.create(args.output_dir, config=_config_from_args(args), root="runs", name=name)
+    path = args.output_dir or RunDir.latest("runs", name)
+    if path is None:
+        raise CheckpointError(f"--resume: no run with a checkpoint under runs/{name}*; give --output-dir")
+    run = RunDir.open(path)
+    try:
+        _apply_resume_options(args, run)
+    except BaseException:
+        run.close()
+        raise
+    return run
+
+
+# What a resumed run cannot change: (flag, attribute of args, where the run keeps its value).
+FIXED_ON_RESUME = [
+    ("--model", "model", lambda c: c["model"]),
+    ("--dataset", "dataset", lambda c: c["dataset"]),
+    ("--hidden-sizes", "hidden_sizes", lambda c: c["hidden_sizes"]),
+    ("--activation", "activation", lambda c: c.get("activation")),
+    ("--weight-init", "weight_init", lambda c: c.get("weight_init_std")),
+    ("--dropout", "dropout", lambda c: c.get("dropout_ratio")),
+    ("--batchnorm", "batchnorm", lambda c: c.get("use_batchnorm", False)),
+    ("--dtype", "dtype", lambda c: c["dtype"]),
+    ("--optimizer", "optimizer", lambda c: c["training"]["optimizer"]),
+    ("--schedule", "schedule", lambda c: c["training"]["schedule"]),
+    ("--batch-size", "batch_size", lambda c: c["training"]["batch_size"]),
+    ("--seed", "seed", lambda c: c["training"]["seed"]),
+    ("--limit", "limit", lambda c: c["training"].get("limit")),
+    ("--weight-decay", "weight_decay", lambda c: c["training"].get("weight_decay", 0.0)),
+    ("--validation-split", "validation_split", lambda c: c["training"].get("validation_split", 0.0)),
+]
+
+
+def _apply_resume_options(args: argparse.Namespace, run: RunDir) -> None:
+    """Refuse an option a resumed run cannot change; apply and print the ones it can.
+
+    An option left at its default is taken from the run (so `--resume` alone continues as trained).
+    ``--epochs`` and ``--lr`` change the run. The schedule is planned over the run's epochs, so
+    `--resume --epochs N` continues exactly as a run started with `--epochs N` would have; when
+    that raises the rate (extending a finished cosine run), it says so.
+    """
+    config = run.config
+    defaults = getattr(args, "option_defaults", {})
+    for flag, attribute, saved in FIXED_ON_RESUME:
+        given = getattr(args, attribute, None)
+        if given is None or given is False or given == defaults.get(attribute):
+            continue
+        if given != saved(config):
+            value = saved(config)
+            trained = f"without {flag}" if value is None or value is False else f"with {flag} {_option_text(value)}"
+            raise UsageError(f"{flag} cannot change when resuming: the run in {run.path} was trained {trained}, "
+                             f"got {flag} {_option_text(given)}; start a new run (another --output-dir) to change it")
+    settings = config["training"]
+    last_rate = make_schedule(settings["schedule"], settings["lr"], settings["epochs"])(run.epoch - 1)
+    changes = []
+    if args.epochs is not None and args.epochs != settings["epochs"]:
+        changes.append(f"epochs {settings['epochs']} -> {args.epochs}")
+        settings["epochs"] = args.epochs
+    if args.lr is not None and args.lr != settings["lr"]:
+        changes.append(f"lr {settings['lr']:g} -> {args.lr:g} (the base rate of the {settings['schedule']} schedule)")
+        settings["lr"] = args.lr
+    next_rate = make_schedule(settings["schedule"], settings["lr"], settings["epochs"])(run.epoch)
+    if changes and run.epoch < settings["epochs"] and next_rate > last_rate * (1 + 1e-9):
+        changes.append(f"the {settings['schedule']} schedule is re-planned over {settings['epochs']} epochs, so the "
+                       f"learning rate rises from {last_rate:.3g} (epoch {run.epoch}) to {next_rate:.3g} (epoch {run.epoch + 1})")
+    if changes:
+        print("resume: " + "; ".join(changes))
+
+
+def _option_text(value: Any) -> str:
+    if value is True:
+        return ""
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+# Options whose default is filled in only for a new run, so that giving one explicitly on
+# --resume (even with the default's value) is compared with the run's value rather than ignored.
+NEW_RUN_DEFAULTS = {"seed": 0, "dtype": "float32", "validation_split": DEFAULT_VALIDATION_SPLIT}
 
 
 def run(args: argparse.Namespace) -> int:
     _check_options(args)
-    run_dir = _run_dir(args)
-    if args.resume:
-        model_state, optimizer_state, config = load_checkpoint(run_dir)
-        if args.epochs:  # the one thing a resume may change: how far to go
-            config["training"]["epochs"] = args.epochs
-    else:
-        config = _config_from_args(args)
+    if not args.resume:
+        for attribute, default in NEW_RUN_DEFAULTS.items():
+            if getattr(args, attribute) is None:
+                setattr(args, attribute, default)
+    with _open_run(args) as run_dir:
+        return _train(args, run_dir)
+
+
+def _train(args: argparse.Namespace, run: RunDir) -> int:
+    config = run.config
     settings = config["training"]
+    net = build_model(config, rng=settings["seed"], backend=args.backend)
+    optimizer = make_optimizer(settings["optimizer"], settings["lr"], weight_decay=settings.get("weight_decay", 0.0))
+    settings["lr"] = optimizer.lr
+    history = run.restore(net, optimizer)  # empty for a new run; the schedule sets the rate of every epoch
+    if history and len(history) >= settings["epochs"]:
+        print(f"{run.path} already has {len(history)} epochs; ask for more with --epochs", file=sys.stderr)
+        return 0
     (x_train, t_train), (x_test, t_test) = load_dataset(
         config["dataset"], args, flatten=config["model"] not in IMAGE_MODELS, dtype=config["dtype"]
     )
     if settings.get("limit"):
         x_train, t_train = x_train[: settings["limit"]], t_train[: settings["limit"]]
-
-    net = build_model(config, rng=settings["seed"], backend=args.backend)
-    optimizer = make_optimizer(settings["optimizer"], settings["lr"], weight_decay=settings.get("weight_decay", 0.0))
-    settings["lr"] = optimizer.lr
-    history = None
-    if args.resume:
-        net.load_state_dict(model_state)
-        optimizer.load_state_dict(optimizer_state, params=net.params)
-        history = load_history(run_dir)
-        if len(history) >= settings["epochs"]:
-            print(f"{run_dir} already has {len(history)} epochs; ask for more with --epochs", file=sys.stderr)
-            return 0
-    run_dir.mkdir(parents=True, exist_ok=True)
-
-    def checkpoint(epoch: int, history: Any) -> None:
-        save_checkpoint(run_dir, net.state_dict(), optimizer.state_dict(), config)
-        save_history(run_dir, history)
-
+    (x_train, t_train), validation = split_validation(x_train, t_train, settings.get("validation_split", 0.0))
     trainer = Trainer(
         net, optimizer, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
-        lr_schedule=make_schedule(settings["schedule"], optimizer.lr if not args.resume else settings["lr"], settings["epochs"]),
-        verbose=args.verbose,
+        lr_schedule=make_schedule(settings["schedule"], settings["lr"], settings["epochs"]), verbose=args.verbose,
     )
     if args.verbose:
         action = f"resuming at epoch {len(history) + 1}" if history else "training"
-        print(f"{action}: {config['model']} {config['hidden_sizes']} on {config['dataset']} "
-              f"({len(x_train)} train / {len(x_test)} test), {settings['optimizer']} lr {settings['lr']:g}, "
-              f"{config['dtype']}, run directory {run_dir}")
+        sizes = " / ".join(f"{n} {part}" for n, part in
+                           ((len(x_train), "train"), (len(validation[0]), "validation"), (len(x_test), "test")) if n)
+        print(f"{action}: {config['model']} {config['hidden_sizes']} on {config['dataset']} ({sizes}) "
+              f"from {data_location(config['dataset'], args)}, "
+              f"{settings['optimizer']} lr {settings['lr']:g}, {config['dtype']}, run directory {run.path}", flush=True)
     started = time.perf_counter()
-    history = trainer.fit(x_train, t_train, x_test, t_test, history=history, on_epoch_end=checkpoint)
+    history = trainer.fit(x_train, t_train, validation_data=validation if len(validation[0]) else None,
+                          history=history, run_dir=run)
     elapsed = time.perf_counter() - started
-    _write_figures(run_dir, history, config, args.verbose)
-    summary = {"test_acc": history.test_acc[-1], "test_loss": history.test_loss[-1], "epochs": len(history), "seconds": elapsed}
-    print(f"test accuracy {100 * summary['test_acc']:.2f}% after {len(history)} epochs "
-          f"({elapsed:.1f} s this session); saved to {run_dir}")
+    test_loss, test_acc = evaluate(net, net.xp.asarray(x_test), net.xp.asarray(t_test))
+    summary = {"test_acc": test_acc, "test_loss": test_loss, "epochs": len(history), "seconds": elapsed,
+               "best_epoch": run.best.get("epoch")}
+    best = f"; best validation loss at epoch {run.best['epoch']} ({BEST})" if run.best else ""
+    print(f"test accuracy {100 * test_acc:.2f}% after {len(history)} epochs "
+          f"({elapsed:.1f} s this session); saved to {run.path}{best}")
     if args.verbose == 0:
         print(json.dumps(summary))
+    _write_figures(run.path, history, config, args.verbose)
     return 0
 
 
@@ -220,6 +309,10 @@ def _write_figures(run_dir: Path, history: Any, config: dict[str, Any], verbose:
         print(f"plots skipped: {INSTALL_HINT}", file=sys.stderr)
         return
     title = f"{config['model']} {config['hidden_sizes']} on {config['dataset']}"
-    plot_learning_curve(history, run_dir / "learning_curve.png", title=title)
+    try:
+        plot_learning_curve(history, run_dir / "learning_curve.png", title=title)
+    except OSError as error:
+        raise RunDirError(f"cannot write {run_dir / 'learning_curve.png'}: {error.strerror or error}; "
+                          "the checkpoints are saved") from None
     if verbose:
         print(f"learning curve: {run_dir / 'learning_curve.png'}")

@@ -18,8 +18,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from ..errors import DataError
-from ..progress import progress_bar
 from .checksums import check_digest, check_size
 from .sources import RemoteFile
 
@@ -80,12 +81,12 @@ def _fetch(
     size = 0
     try:
         with os.fdopen(fd, "wb") as out, opener(url, timeout=timeout) as response:
-            with progress_bar(
+            with tqdm(
                 total=_content_length(response) or remote.size,
                 desc=remote.name,
                 unit="B",
                 unit_scale=True,
-                enabled=progress,
+                disable=not progress,
             ) as bar:
                 while chunk := response.read(_CHUNK):
                     out.write(chunk)

@@ -43,7 +43,12 @@ def write_fake_dataset(
     files = {}
     for key, array in arrays.items():
         path = write_idx(directory / source.files[key].name, array)
-        files[key] = RemoteFile(path.name, path.stat().st_size, sha256=file_digest(path))
+        raw = write_idx(directory / "raw.tmp", array, compress=False)
+        raw_size, raw_sha256 = raw.stat().st_size, file_digest(raw)
+        raw.unlink()
+        files[key] = RemoteFile(
+            path.name, path.stat().st_size, sha256=file_digest(path), raw_size=raw_size, raw_sha256=raw_sha256
+        )
     return replace(
         source,
         name=f"fake {source.name}",

@@ -9,12 +9,13 @@ without ``.gz``).
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
-from ..errors import DataError
+from ..errors import DataError, UnverifiedDataWarning
 from .checksums import verify_file
 from .download import URLOpener, default_cache_dir, download_file
-from .sources import DatasetSource
+from .sources import DatasetSource, RemoteFile
 
 DATA_ENV = "CHAINRULE_DATA"
 
@@ -32,8 +33,10 @@ def fetch_file(
     """The path of ``source.files[key]`` (``key`` as in ``SPLITS``, e.g. ``"train_images"``).
 
     With ``verify=True`` a file found under its published name is checked against the published
-    size and digest; a decompressed copy cannot be, so it is only checked by the IDX reader.
-    Downloads are always checked, so nothing unchecked ever enters the cache.
+    size and digest, and a decompressed copy against the size and SHA-256 of the decompressed
+    archive (``RemoteFile.raw_size``/``raw_sha256``); where that digest is not recorded, an
+    :class:`~chainrule.errors.UnverifiedDataWarning` says so. Downloads are always checked, so
+    nothing unchecked ever enters the cache.
     """
     remote = source.files[key]
     names = [remote.name]
@@ -50,8 +53,8 @@ def fetch_file(
             for name in names:
                 path = folder / name
                 if path.is_file():
-                    if verify and name == remote.name:
-                        verify_file(path, remote)
+                    if verify:
+                        _verify_local(path, remote if name == remote.name else remote.decompressed())
                     return path
         looked.append(f"  {label}: {directory / source.subdir} and {directory}")
     if download:
@@ -69,6 +72,18 @@ def fetch_file(
         f"To use local copies, pass data_dir='/path/to/folder' or set {DATA_ENV}=/path/to/folder; "
         f"the folder may hold the files directly or in a '{source.subdir}' subfolder."
     )
+
+
+def _verify_local(path: Path, expected: RemoteFile) -> None:
+    verify_file(path, expected)
+    if expected.digest is None:
+        warnings.warn(
+            f"{path}: no digest of {expected.name} is recorded, so its contents cannot be verified "
+            f"(only its size{'' if expected.size is not None else ', which is unknown too'}); "
+            "keep the published .gz file instead, which is checked",
+            UnverifiedDataWarning,
+            stacklevel=4,
+        )
 
 
 def _search_dirs(data_dir: str | os.PathLike[str] | None) -> list[tuple[str, Path | None]]:

@@ -84,7 +84,18 @@ def decode_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
             f"found {found}"
         )
     data = np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(dims)
-    return data.astype(dtype.newbyteorder("="))  # a writable, native-endian copy
+    data = data.astype(dtype.newbyteorder("="))  # a writable, native-endian copy
+    if data.dtype.kind == "f":
+        # Found here, NaN is blamed on the file; found in training, it would be blamed on the
+        # learning rate.
+        finite = np.isfinite(data)
+        if not finite.all():
+            first = np.unravel_index(int(np.argmin(finite)), data.shape)
+            raise DataError(
+                f"{name}: {int(data.size - finite.sum())} NaN or infinite {dtype_name} values "
+                f"(the first at index {tuple(int(i) for i in first)}); expected finite numbers"
+            )
+    return data
 
 
 def write_idx(

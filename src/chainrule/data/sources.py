@@ -16,13 +16,18 @@ class RemoteFile:
     """One published file and what we know about it to check a copy.
 
     Give SHA-256 where known; MD5 is accepted because for some files it is all the publisher
-    gives. ``size`` is the compressed size in bytes (None: unknown).
+    gives. ``size`` is the compressed size in bytes (None: unknown). ``raw_size`` and
+    ``raw_sha256`` describe the decompressed file (``name`` without ``.gz``), which users often
+    keep instead: they follow from the verified archive (gunzip it and hash), so a decompressed
+    copy is checked as strictly as the archive.
     """
 
     name: str
     size: int | None = None
     sha256: str | None = None
     md5: str | None = None
+    raw_size: int | None = None
+    raw_sha256: str | None = None
 
     @property
     def digest(self) -> tuple[str, str] | None:
@@ -32,6 +37,14 @@ class RemoteFile:
         if self.md5:
             return "md5", self.md5.lower()
         return None
+
+    @property
+    def decompressed_name(self) -> str:
+        return self.name[: -len(".gz")] if self.name.endswith(".gz") else self.name
+
+    def decompressed(self) -> "RemoteFile":
+        """What is known about the decompressed copy of this file."""
+        return RemoteFile(self.decompressed_name, self.raw_size, sha256=self.raw_sha256)
 
 
 @dataclass(frozen=True)
@@ -63,21 +76,29 @@ MNIST = DatasetSource(
             "train-images-idx3-ubyte.gz",
             9_912_422,
             sha256="440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            raw_size=47_040_016,
+            raw_sha256="ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
         ),
         "train_labels": RemoteFile(
             "train-labels-idx1-ubyte.gz",
             28_881,
             sha256="3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            raw_size=60_008,
+            raw_sha256="65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
         ),
         "test_images": RemoteFile(
             "t10k-images-idx3-ubyte.gz",
             1_648_877,
             sha256="8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            raw_size=7_840_016,
+            raw_sha256="0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
         ),
         "test_labels": RemoteFile(
             "t10k-labels-idx1-ubyte.gz",
             4_542,
             sha256="f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+            raw_size=10_008,
+            raw_sha256="ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
         ),
     },
     # Several mirrors because single ones disappear (yann.lecun.com has been down for years).
@@ -92,22 +113,31 @@ FASHION_MNIST = DatasetSource(
     name="Fashion-MNIST",
     subdir="fashion-mnist",
     files={
-        # Only MD5 is published for the image files; we have no SHA-256 we could vouch for.
+        # Only MD5 is published for the image files, and no verified copy was at hand to derive
+        # SHA-256 or the decompressed digest from: a decompressed copy is checked by its size
+        # (16-byte header + N x 28 x 28 bytes) only, and loading it says so with a warning.
         "train_images": RemoteFile(
-            "train-images-idx3-ubyte.gz", 26_421_880, md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d"
+            "train-images-idx3-ubyte.gz",
+            26_421_880,
+            md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            raw_size=47_040_016,
         ),
         "train_labels": RemoteFile(
             "train-labels-idx1-ubyte.gz",
             29_515,
             sha256="a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+            raw_size=60_008,
+            raw_sha256="bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
         ),
         "test_images": RemoteFile(
-            "t10k-images-idx3-ubyte.gz", 4_422_102, md5="bef4ecab320f06d8554ea6380940ec79"
+            "t10k-images-idx3-ubyte.gz", 4_422_102, md5="bef4ecab320f06d8554ea6380940ec79", raw_size=7_840_016
         ),
         "test_labels": RemoteFile(
             "t10k-labels-idx1-ubyte.gz",
             5_148,
             sha256="67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+            raw_size=10_008,
+            raw_sha256="0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
         ),
     },
     mirrors=(

@@ -326,6 +326,17 @@ class Graph:
 
         return save(self, path)
 
+    def explain(self, path: str | Path | None = None, *, language: str = "en") -> Any:
+        """The interactive explainer: step through the forward and backward pass in a browser.
+
+        With ``path``, writes one self-contained HTML file there. The returned
+        :class:`~chainrule.explain.Explanation` displays inline in Jupyter and can ``serve()``
+        a page whose inputs you can edit.
+        """
+        from ..explain import explain
+
+        return explain(self, path, language=language)
+
     def _repr_svg_(self) -> str:  # Jupyter draws the graph inline
         return self.to_svg()
 

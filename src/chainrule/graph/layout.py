@@ -67,6 +67,8 @@ class Arrow:
     label_x: float
     label_y: float
     head: bool = True
+    source: str = ""  # the box it leaves: a node's name, "split:EDGE", or "" for a graph input
+    target: str = ""  # the box it enters, or "" for a graph output
 
 
 @dataclass
@@ -78,6 +80,7 @@ class Text:
     text: str
     size: float
     role: str  # title, name, value, grad, op, caption, legend
+    owner: str = ""  # "arrow:3" or "circle:1": the shape the text labels (the explainer reveals them by step)
 
     @property
     def color(self) -> str:
@@ -104,20 +107,21 @@ class Drawing:
     def texts(self) -> list[Text]:
         """Every label, placed: the title, each arrow's three lines, circle labels and captions."""
         texts = [Text(self.width / 2, 22, self.title, 15, "title")]
-        for arrow in self.arrows:
-            x, y = arrow.label_x, arrow.label_y
+        for index, arrow in enumerate(self.arrows):
+            x, y, owner = arrow.label_x, arrow.label_y, f"arrow:{index}"
             texts += [
-                Text(x, y + NAME_DY, arrow.name, NAME_FONT, "name"),
-                Text(x, y + VALUE_DY, arrow.value, FONT, "value"),
+                Text(x, y + NAME_DY, arrow.name, NAME_FONT, "name", owner),
+                Text(x, y + VALUE_DY, arrow.value, FONT, "value", owner),
             ]
             if arrow.grad:
-                texts.append(Text(x, y + GRAD_DY, arrow.grad, FONT, "grad"))
-        for circle in self.circles:
+                texts.append(Text(x, y + GRAD_DY, arrow.grad, FONT, "grad", owner))
+        for index, circle in enumerate(self.circles):
+            owner = f"circle:{index}"
             lines = circle.label.split("\n") if circle.label else []
             # centre the block of lines on the circle; +0.35em drops a baseline to the visual middle
             first = circle.y - (len(lines) - 1) * 0.6 * circle.font_size + 0.35 * circle.font_size
             texts += [
-                Text(circle.x, first + i * 1.2 * circle.font_size, line, circle.font_size, "op")
+                Text(circle.x, first + i * 1.2 * circle.font_size, line, circle.font_size, "op", owner)
                 for i, line in enumerate(lines)
             ]
             texts += [
@@ -127,6 +131,7 @@ class Drawing:
                     caption,
                     NAME_FONT,
                     "grad" if role == "grad" else "caption",
+                    owner,
                 )
                 for i, (caption, role) in enumerate(circle.caption)
             ]
@@ -383,4 +388,6 @@ def _arrow(lane: _Lane, box: _Box, radius: float, start: float, end: float) -> A
         (start + end) / 2,
         y,
         head=lane.target is None or lane.target.node is not None,
+        source=lane.source.name if lane.source is not None else "",
+        target=lane.target.name if lane.target is not None else "",
     )

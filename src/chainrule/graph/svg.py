@@ -14,10 +14,18 @@ def _number(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
+def _owner(owner: str) -> str:
+    """``data-arrow="3"``: ties a shape and its labels together for the explainer's step-by-step reveal."""
+    if not owner:
+        return ""
+    kind, index = owner.split(":")
+    return f' data-{kind}="{index}"'
+
+
 def _text(text: Text) -> str:
     weight = ' font-weight="bold"' if text.bold else ""
     return (
-        f'<text class="{text.role}" x="{_number(text.x)}" y="{_number(text.y)}" font-size="{_number(text.size)}" '
+        f'<text class="{text.role}"{_owner(text.owner)} x="{_number(text.x)}" y="{_number(text.y)}" font-size="{_number(text.size)}" '
         f'fill="{text.color}"{weight} text-anchor="middle">{escape(text.text)}</text>'
     )
 
@@ -39,22 +47,22 @@ def drawing_to_svg(drawing: Drawing) -> str:
         ),
         f'<rect width="100%" height="100%" fill="{COLORS["fill"]}"/>',
     ]
-    for arrow in drawing.arrows:
+    for index, arrow in enumerate(drawing.arrows):
         points = " ".join(f"{_number(x)},{_number(y)}" for x, y in arrow.points)
         head = ' marker-end="url(#arrowhead)"' if arrow.head else ""
         out.append(
-            f'<polyline class="edge" data-name={quoteattr(arrow.name)} points="{points}" fill="none" '
+            f'<polyline class="edge" data-name={quoteattr(arrow.name)} data-arrow="{index}" points="{points}" fill="none" '
             f'stroke="{line}" stroke-width="1.6"{head}/>'
         )
-    for circle in drawing.circles:
+    for index, circle in enumerate(drawing.circles):
         x, y, r = _number(circle.x), _number(circle.y), _number(circle.r)
         if circle.split:
             out.append(
-                f'<circle class="split" data-name={quoteattr(circle.name)} cx="{x}" cy="{y}" r="{r}" fill="{line}"/>'
+                f'<circle class="split" data-name={quoteattr(circle.name)} data-circle="{index}" cx="{x}" cy="{y}" r="{r}" fill="{line}"/>'
             )
         else:
             out.append(
-                f'<circle class="node" data-name={quoteattr(circle.name)} cx="{x}" cy="{y}" r="{r}" '
+                f'<circle class="node" data-name={quoteattr(circle.name)} data-circle="{index}" cx="{x}" cy="{y}" r="{r}" '
                 f'fill="{COLORS["fill"]}" stroke="{line}" stroke-width="2"/>'
             )
     out += [_text(text) for text in drawing.texts() if text.text]

@@ -85,7 +85,8 @@ def formula(node: Node) -> str:
     return f"{node.output} = {node.label.replace(chr(10), ' ')}({', '.join(node.inputs)})"
 
 
-def _forward_line(node: Node, graph: Graph) -> str:
+def forward_line(node: Node, graph: Graph) -> str:
+    """``total = fruit_price × tax = 650.0 × 1.1 = 715.0``: one node of the forward pass, with its numbers."""
     values = [graph[name].value for name in node.inputs]
     result = value_text(graph[node.output].value)
     symbol = INFIX.get(type(node.layer).__name__)
@@ -117,7 +118,7 @@ def format_trace(graph: Graph) -> str:
     ordered = graph.order()
     width = max((len(node.name) for node in ordered), default=0)
     lines = [f"{graph.name}: the chain rule, edge by edge", "", "forward, nodes in topological order:"]
-    lines += [f"  {node.name:<{width}}  {_forward_line(node, graph)}" for node in ordered]
+    lines += [f"  {node.name:<{width}}  {forward_line(node, graph)}" for node in ordered]
     lines += ["", f"backward, nodes in reverse order, starting from ∂{out}/∂{out} = {grad_text(graph[out].grad)}:"]
     current = None
     for step in steps:

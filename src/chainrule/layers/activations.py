@@ -7,8 +7,9 @@ returns a fresh array from ``backward``; the caller's ``dout`` is never written 
 from __future__ import annotations
 
 from ..backend import Array, array_module
+from ..errors import ConfigError
 from ..functions import sigmoid
-from .base import Layer
+from .base import Layer, check_input_dtype
 
 
 class Relu(Layer):
@@ -26,6 +27,7 @@ class Relu(Layer):
     def forward(self, x: Array) -> Array:
         xp = array_module(x)
         x = xp.asarray(x)  # a Python number becomes a 0-d array, so ~mask is a logical not
+        check_input_dtype(self, x)
         self.mask = x <= 0
         return xp.maximum(x, 0)
 
@@ -41,13 +43,14 @@ class LeakyRelu(Layer):
     def __init__(self, alpha: float = 0.01) -> None:
         super().__init__()
         if not 0 <= alpha < 1:
-            raise ValueError(f"LeakyRelu: alpha must be in [0, 1), got {alpha}")
+            raise ConfigError(f"LeakyRelu: alpha must be in [0, 1), got {alpha}")
         self.alpha = alpha
         self.mask: Array = None
 
     def forward(self, x: Array) -> Array:
         xp = array_module(x)
         x = xp.asarray(x)
+        check_input_dtype(self, x)
         self.mask = x <= 0
         return xp.where(self.mask, self.alpha * x, x)
 
@@ -65,6 +68,7 @@ class Sigmoid(Layer):
         self.out: Array = None
 
     def forward(self, x: Array) -> Array:
+        check_input_dtype(self, x)
         self.out = sigmoid(x)
         return self.out
 
@@ -82,6 +86,7 @@ class Tanh(Layer):
         self.out: Array = None
 
     def forward(self, x: Array) -> Array:
+        check_input_dtype(self, x)
         self.out = array_module(x).tanh(x)
         return self.out
 

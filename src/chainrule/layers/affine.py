@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..backend import Array
 from ..errors import ShapeError
-from .base import Layer
+from .base import Layer, check_input_dtype, check_parameter_dtype
 
 
 class Affine(Layer):
@@ -25,6 +25,8 @@ class Affine(Layer):
                 f"Affine: b must have shape ({W.shape[1]},) to match W of shape {W.shape}, "
                 f"got {tuple(getattr(b, 'shape', ()))}"
             )
+        check_parameter_dtype("Affine", "W", W)
+        check_parameter_dtype("Affine", "b", b)
         self.params["W"] = W
         self.params["b"] = b
         self.x: Array = None
@@ -58,6 +60,7 @@ class Affine(Layer):
     def forward(self, x: Array) -> Array:
         W, b = self.params["W"], self.params["b"]
         in_features = W.shape[0]
+        check_input_dtype(self, x)
         if x.ndim == 0 or x.size != x.shape[0] * in_features:
             raise ShapeError(
                 f"Affine.forward: expected a batch (N, ...) with {in_features} features per sample "

@@ -8,11 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from ..errors import ShapeError
 from .base import Layer, unbroadcast
 
 
 def _shape(value: Any) -> tuple[int, ...]:
+    """A Python number (``float``, ``Fraction``, ``Decimal``) is a scalar: shape ``()``."""
     return tuple(getattr(value, "shape", ()))
+
+
+def _output_shape(layer: str, x_shape: tuple[int, ...], y_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape ``x op y`` broadcasts to, or a ShapeError naming both shapes."""
+    try:
+        return tuple(np.broadcast_shapes(x_shape, y_shape))
+    except ValueError:
+        raise ShapeError(
+            f"{layer}.forward: x of shape {x_shape} and y of shape {y_shape} do not broadcast together"
+        ) from None
 
 
 class MulLayer(Layer):
@@ -22,13 +36,16 @@ class MulLayer(Layer):
         super().__init__()
         self.x: Any = None
         self.y: Any = None
+        self.out_shape: tuple[int, ...] | None = None
 
     def forward(self, x: Any, y: Any) -> Any:
+        self.out_shape = _output_shape(self.name, _shape(x), _shape(y))
         self.x, self.y = x, y
         return x * y
 
     def backward(self, dout: Any) -> tuple[Any, Any]:
-        self._require_forward(self.x)
+        # A dout of another shape would broadcast into gradients of the wrong size or sum.
+        self._check_dout(dout, self._require_forward(self.out_shape), real=False)
         dx = unbroadcast(dout * self.y, _shape(self.x))
         dy = unbroadcast(dout * self.x, _shape(self.y))
         return dx, dy
@@ -41,13 +58,16 @@ class AddLayer(Layer):
         super().__init__()
         self.x_shape: tuple[int, ...] | None = None
         self.y_shape: tuple[int, ...] = ()
+        self.out_shape: tuple[int, ...] = ()
 
     def forward(self, x: Any, y: Any) -> Any:
+        self.out_shape = _output_shape(self.name, _shape(x), _shape(y))
         self.x_shape, self.y_shape = _shape(x), _shape(y)
         return x + y
 
     def backward(self, dout: Any) -> tuple[Any, Any]:
         x_shape = self._require_forward(self.x_shape)
+        self._check_dout(dout, self.out_shape, real=False)
         # `dout * 1` gives each input its own gradient object, never an alias of dout.
         dx = unbroadcast(dout * 1, x_shape)
         dy = unbroadcast(dout * 1, self.y_shape)

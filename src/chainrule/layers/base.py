@@ -10,9 +10,40 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from ..backend import Array
-from ..errors import NotForwardedError, ShapeError
+from ..errors import DTypeError, NotForwardedError, ShapeError
 
 T = TypeVar("T")
+
+# Layers compute in float32 or float64. Integer and boolean inputs are promoted by NumPy to a
+# float and give correct results; complex, object and string arrays would flow through the
+# arithmetic and give meaningless (or silently truncated) results, so they are refused.
+SUPPORTED_FLOATS = ("float32", "float64")
+_REAL_KINDS = "fiub"
+
+
+def check_parameter_dtype(layer: str, label: str, array: Any) -> None:
+    """A trainable array must be float32 or float64 (the dtypes every update rule runs in)."""
+    dtype = getattr(array, "dtype", None)
+    if dtype is None or str(dtype) not in SUPPORTED_FLOATS:
+        found = dtype if dtype is not None else type(array).__name__
+        raise DTypeError(
+            f"{layer}: {label} must be a float32 or float64 array, got {found}"
+        )
+
+
+def check_input_dtype(owner: Any, x: Any, label: str = "x", method: str = "forward") -> None:
+    """Refuse complex, object and string inputs: one attribute read, no scan of the data.
+
+    ``owner`` (a layer, a network or a name) is only turned into text when the check fails, so
+    the passing path, run on every forward, costs no string formatting.
+    """
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and dtype.kind not in _REAL_KINDS:
+        name = owner if isinstance(owner, str) else getattr(owner, "name", type(owner).__name__)
+        raise DTypeError(
+            f"{name}.{method}: {label} has dtype {dtype}; expected real numbers: float32 or "
+            "float64 (integer and bool arrays are promoted)"
+        )
 
 
 class Layer:
@@ -71,8 +102,11 @@ class Layer:
             )
         return cached
 
-    def _check_dout(self, dout: Any, expected_shape: tuple[int, ...]) -> None:
-        """Upstream gradients must have the shape of this layer's output."""
+    def _check_dout(self, dout: Any, expected_shape: tuple[int, ...], *, real: bool = True) -> None:
+        """Upstream gradients must have the shape of this layer's output (and, with ``real``,
+        real values: the arithmetic layers also take object arrays of exact numbers)."""
+        if real:
+            check_input_dtype(self, dout, "dout", "backward")
         shape = getattr(dout, "shape", ())
         if tuple(shape) != tuple(expected_shape):
             raise ShapeError(

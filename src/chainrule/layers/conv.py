@@ -17,9 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..backend import Array, array_module
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from .affine import Affine
-from .base import Layer
+from .base import Layer, check_input_dtype, check_parameter_dtype
 
 
 def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: int = 0) -> int:
@@ -29,13 +29,14 @@ def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: in
 
 def _check_geometry(stride: Any, pad: Any, layer: str) -> None:
     if int(stride) != stride or stride < 1:
-        raise ValueError(f"{layer}: stride must be a positive integer, got {stride!r}")
+        raise ConfigError(f"{layer}: stride must be a positive integer, got {stride!r}")
     if int(pad) != pad or pad < 0:
-        raise ValueError(f"{layer}: pad must be a non-negative integer, got {pad!r}")
+        raise ConfigError(f"{layer}: pad must be a non-negative integer, got {pad!r}")
 
 
 def _output_hw(x: Array, filter_h: int, filter_w: int, stride: int, pad: int, layer: str) -> tuple[int, int]:
     """``(OH, OW)`` for a 4-D ``x``, or a ShapeError naming ``layer`` when the window cannot fit."""
+    check_input_dtype(layer, x)
     if getattr(x, "ndim", 0) != 4:
         raise ShapeError(f"{layer}.forward: expected a batch of images (N, C, H, W), got shape {getattr(x, 'shape', ())}")
     height, width = x.shape[2] + 2 * pad, x.shape[3] + 2 * pad
@@ -104,6 +105,7 @@ def _unpad(image: Array, pad: int) -> Array:
 
 def im2col(input_data: Array, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0) -> Array:
     """The textbook's im2col: ``(N, C, H, W)`` -> ``(N*OH*OW, C*FH*FW)``, one row per window."""
+    _check_geometry(stride, pad, "im2col")
     out_h, out_w = _output_hw(input_data, filter_h, filter_w, stride, pad, "im2col")
     view = _windows(_pad(input_data, pad), filter_h, filter_w, stride, out_h, out_w)
     n = input_data.shape[0]
@@ -112,6 +114,9 @@ def im2col(input_data: Array, filter_h: int, filter_w: int, stride: int = 1, pad
 
 def col2im(col: Array, input_shape: tuple[int, ...], filter_h: int, filter_w: int, stride: int = 1, pad: int = 0) -> Array:
     """The adjoint of :func:`im2col`: sum each row's entries back where they came from in the image."""
+    _check_geometry(stride, pad, "col2im")
+    if len(input_shape) != 4:
+        raise ShapeError(f"col2im: input_shape must be (N, C, H, W), got {tuple(input_shape)}")
     n, c, h, w = input_shape
     out_h, out_w = conv_output_size(h, filter_h, stride, pad), conv_output_size(w, filter_w, stride, pad)
     if tuple(col.shape) != (n * out_h * out_w, c * filter_h * filter_w):
@@ -150,6 +155,8 @@ class Convolution(Layer):
                 f"got {tuple(getattr(b, 'shape', ()))}"
             )
         _check_geometry(stride, pad, self.name)
+        check_parameter_dtype(self.name, "W", W)
+        check_parameter_dtype(self.name, "b", b)
         self.params["W"] = W
         self.params["b"] = b
         self.stride, self.pad = int(stride), int(pad)
@@ -227,11 +234,11 @@ class _Pool(Layer):
         super().__init__()
         for label, size in (("pool_h", pool_h), ("pool_w", pool_w)):
             if int(size) != size or size < 1:
-                raise ValueError(f"{self.name}: {label} must be a positive integer, got {size!r}")
+                raise ConfigError(f"{self.name}: {label} must be a positive integer, got {size!r}")
         _check_geometry(stride, pad, self.name)
         if pad >= min(pool_h, pool_w):
             # A window lying wholly in the padding would pool nothing but padding.
-            raise ValueError(f"{self.name}: pad must be smaller than the pool size {pool_h}x{pool_w}, got pad={pad}")
+            raise ConfigError(f"{self.name}: pad must be smaller than the pool size {pool_h}x{pool_w}, got pad={pad}")
         self.pool_h, self.pool_w, self.stride, self.pad = int(pool_h), int(pool_w), int(stride), int(pad)
         self.x_shape: tuple[int, ...] | None = None
         self.out_shape: tuple[int, ...] = ()

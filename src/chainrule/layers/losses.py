@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ..backend import Array, array_module
-from ..errors import LabelError, NonFiniteError, ShapeError
+from ..errors import NonFiniteError, ShapeError
 from ..functions import softmax
-from .base import Layer
+from ..targets import check_targets
+from .base import Layer, check_input_dtype
 
 
 class Softmax(Layer):
@@ -25,6 +24,7 @@ class Softmax(Layer):
         self.out: Array = None
 
     def forward(self, x: Array) -> Array:
+        check_input_dtype(self, x)
         self.out = softmax(x)
         return self.out
 
@@ -62,45 +62,6 @@ def _as_batch(x: Array, layer: str) -> Array:
     return x
 
 
-_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-
-
-def _check_targets(x: Array, t: Any, layer: str) -> tuple[Array, bool]:
-    """Validate ``t`` against scores ``x`` of shape (N, C); return it and whether it holds labels."""
-    xp = array_module(x)
-    t = xp.asarray(t)
-    n, classes = x.shape
-    if t.shape == x.shape:
-        if t.dtype.kind not in "fiub":
-            raise LabelError(f"{layer}.forward: one-hot targets must be numeric, got dtype {t.dtype}")
-        if n and (bool((t < 0).any()) or not bool(xp.allclose(t.sum(axis=1), 1, atol=1e-5))):
-            raise LabelError(
-                f"{layer}.forward: targets of shape {t.shape} are read as one-hot rows, "
-                "but some row is negative or does not sum to 1"
-            )
-        return t, False
-    if t.ndim == 0:
-        t = t.reshape(1)
-    if t.ndim != 1 or t.shape[0] != n:
-        raise LabelError(
-            f"{layer}.forward: expected targets as {n} integer labels, shape ({n},), or one-hot "
-            f"of shape {x.shape}; got shape {t.shape}"
-        )
-    if t.dtype.kind not in "iu":
-        raise LabelError(
-            f"{layer}.forward: labels must be integers, got dtype {t.dtype} "
-            "(convert with t.astype(int), or pass one-hot rows of the scores' shape)"
-        )
-    # One reduction, not two: read as unsigned, a negative label is larger than any class.
-    as_unsigned = t.view(_UNSIGNED[t.dtype.itemsize]) if t.dtype.kind == "i" else t
-    if n and int(as_unsigned.max()) >= classes:
-        raise LabelError(
-            f"{layer}.forward: labels must lie in [0, {classes - 1}] for {classes} classes, "
-            f"got values from {int(t.min())} to {int(t.max())}"
-        )
-    return t, True
-
-
 class SoftmaxWithLoss(LossLayer):
     """Softmax followed by mean cross-entropy over the batch, fused so backward is simple.
 
@@ -118,9 +79,10 @@ class SoftmaxWithLoss(LossLayer):
 
     def forward(self, x: Array, t: Any) -> Array:
         xp = array_module(x)
+        check_input_dtype(self, x)
         self._x_shape = x.shape
         x = _as_batch(x, self.name)
-        self.t, self._labels = _check_targets(x, t, self.name)
+        self.t, self._labels = check_targets(x, t, self.name)
         n = x.shape[0]
         # Classes along the first axis, as the textbook's softmax has them: the reductions over
         # a few classes then run across the whole batch at once (100x10: 21 -> 12 us a call).
@@ -162,6 +124,8 @@ class MeanSquaredError(LossLayer):
     def forward(self, y: Array, t: Any) -> Array:
         xp = array_module(y)
         t = xp.asarray(t)
+        check_input_dtype(self, y, "y")
+        check_input_dtype(self, t, "t")
         if t.shape != y.shape:
             raise ShapeError(f"{self.name}.forward: targets must have the shape of y {y.shape}, got {t.shape}")
         self.diff = y - t

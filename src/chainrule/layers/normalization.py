@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 from ..backend import Array, array_module
-from ..errors import ShapeError
-from .base import Layer
+from ..errors import ConfigError, ShapeError
+from .base import Layer, check_input_dtype, check_parameter_dtype
 
 
 class BatchNormalization(Layer):
@@ -34,10 +36,14 @@ class BatchNormalization(Layer):
         running_mean: Array | None = None,
         running_var: Array | None = None,
         eps: float = 1e-6,
+        *,
+        allow_single_sample: bool = False,
     ) -> None:
         super().__init__()
         if getattr(gamma, "ndim", 0) != 1:
             raise ShapeError(f"BatchNormalization: gamma must be 1-D (features,), got shape {getattr(gamma, 'shape', ())}")
+        check_parameter_dtype("BatchNormalization", "gamma", gamma)
+        check_parameter_dtype("BatchNormalization", "beta", beta)
         xp = array_module(gamma)
         running_mean = xp.zeros_like(gamma) if running_mean is None else running_mean
         running_var = xp.ones_like(gamma) if running_var is None else running_var
@@ -48,14 +54,16 @@ class BatchNormalization(Layer):
                     f"got {tuple(getattr(array, 'shape', ()))}"
                 )
         if not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNormalization: momentum must be in [0, 1], got {momentum}")
-        if not eps > 0:
-            raise ValueError(f"BatchNormalization: eps must be positive, got {eps}")
+            raise ConfigError(f"BatchNormalization: momentum must be in [0, 1], got {momentum}")
+        if not (eps > 0 and math.isfinite(eps)):  # eps=inf would scale every output to beta
+            raise ConfigError(f"BatchNormalization: eps must be a positive finite number, got {eps}")
         self.params["gamma"] = gamma
         self.params["beta"] = beta
         self.buffers["running_mean"] = running_mean
         self.buffers["running_var"] = running_var
         self.momentum, self.eps = momentum, eps
+        # The textbook trains on a batch of one (ch06's gradient check): output beta, gradient 0.
+        self.allow_single_sample = allow_single_sample
         self.xn: Array = None
         self.std: Array = None
         self.used_batch_stats = True
@@ -88,6 +96,7 @@ class BatchNormalization(Layer):
     def _axes_and_shape(self, x: Array) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """The axes statistics are taken over, and the shape ``gamma`` broadcasts as."""
         features = self.params["gamma"].shape[0]
+        check_input_dtype(self, x)
         if getattr(x, "ndim", 0) not in (2, 4) or x.shape[1] != features:
             raise ShapeError(
                 f"{self.name}: expected (N, {features}) or (N, {features}, H, W) to match gamma of "
@@ -99,6 +108,15 @@ class BatchNormalization(Layer):
         axes, shape = self._axes_and_shape(x)
         xp = array_module(x)
         if self.training:
+            # One sample's statistics normalise it to beta with a zero gradient, and an empty
+            # batch's are NaN and would poison the running averages; PyTorch refuses both too.
+            values_per_feature = x.size // max(x.shape[1], 1)
+            if values_per_feature < (1 if self.allow_single_sample else 2):
+                raise ShapeError(
+                    f"{self.name}.forward: training mode needs more than 1 value per feature to "
+                    f"take batch statistics, got x of shape {x.shape} ({values_per_feature}); "
+                    "use eval() for single samples"
+                )
             mean = x.mean(axis=axes, keepdims=True)
             centred = x - mean
             var = (centred * centred).mean(axis=axes, keepdims=True)

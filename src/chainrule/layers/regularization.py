@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from ..backend import Array, array_module
-from ..errors import ShapeError
-from .base import Layer
+from ..errors import ConfigError, ShapeError
+from .base import Layer, check_input_dtype
 
 
 class Dropout(Layer):
@@ -32,7 +32,7 @@ class Dropout(Layer):
     ) -> None:
         super().__init__()
         if not 0 <= dropout_ratio < 1:
-            raise ValueError(f"Dropout: dropout_ratio must be in [0, 1), got {dropout_ratio}")
+            raise ConfigError(f"Dropout: dropout_ratio must be in [0, 1), got {dropout_ratio}")
         self.dropout_ratio = dropout_ratio
         self.inverted = inverted
         self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -55,6 +55,7 @@ class Dropout(Layer):
         return mask
 
     def forward(self, x: Array) -> Array:
+        check_input_dtype(self, x)
         self.x_shape = x.shape
         if not self.training:
             self.keep = None

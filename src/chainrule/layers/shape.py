@@ -6,7 +6,7 @@ import math
 
 from ..backend import Array
 from ..errors import ShapeError
-from .base import Layer
+from .base import Layer, check_input_dtype
 
 
 class Flatten(Layer):
@@ -17,6 +17,7 @@ class Flatten(Layer):
         self.x_shape: tuple[int, ...] | None = None
 
     def forward(self, x: Array) -> Array:
+        check_input_dtype(self, x)
         if getattr(x, "ndim", 0) < 1:
             raise ShapeError(f"{self.name}.forward: expected a batch (N, ...), got shape {getattr(x, 'shape', ())}")
         self.x_shape = x.shape

@@ -14,6 +14,8 @@ import numpy as np
 
 from .. import init
 from ..backend import Backend, get_backend
+from ..checks import is_integer
+from ..errors import ConfigError
 from ..layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss, conv_output_size
 from .sequential import Sequential
 
@@ -36,8 +38,8 @@ class _Builder:
     def __init__(
         self, net: str, input_dim: tuple[int, int, int], weight_init_std: Any, rng: Any, dtype: Any, backend: Any
     ) -> None:
-        if len(input_dim) != 3 or any(int(size) != size or size < 1 for size in input_dim):
-            raise ValueError(f"{net}: input_dim must be three positive integers (C, H, W), got {input_dim!r}")
+        if len(input_dim) != 3 or any(not is_integer(size) or size < 1 for size in input_dim):
+            raise ConfigError(f"{net}: input_dim must be three positive integers (C, H, W), got {input_dim!r}")
         self.net, self.shape = net, tuple(int(size) for size in input_dim)
         self.weight_init_std, self.dtype = weight_init_std, dtype
         self.generator, self.backend = init.as_generator(rng), get_backend(backend)
@@ -49,17 +51,17 @@ class _Builder:
     def conv(self, conv_param: ConvParam, defaults: ConvParam) -> Convolution:
         unknown = set(conv_param) - set(defaults)
         if unknown:
-            raise ValueError(f"{self.net}: unknown conv_param keys {sorted(unknown)}; expected {sorted(defaults)}")
+            raise ConfigError(f"{self.net}: unknown conv_param keys {sorted(unknown)}; expected {sorted(defaults)}")
         param = {**defaults, **conv_param}
         for key, value in param.items():
             kind, smallest = ("non-negative", 0) if key == "pad" else ("positive", 1)
-            if int(value) != value or value < smallest:
-                raise ValueError(f"{self.net}: conv_param[{key!r}] must be a {kind} integer, got {value!r}")
+            if not is_integer(value) or value < smallest:
+                raise ConfigError(f"{self.net}: conv_param[{key!r}] must be a {kind} integer, got {value!r}")
         filters, size, stride, pad = param["filter_num"], param["filter_size"], param["stride"], param["pad"]
         channels, height, width = self.shape
         out_h, out_w = conv_output_size(height, size, stride, pad), conv_output_size(width, size, stride, pad)
         if size > height + 2 * pad or size > width + 2 * pad:
-            raise ValueError(
+            raise ConfigError(
                 f"{self.net}: a {size}x{size} filter does not fit the {height}x{width} input with pad={pad}"
             )
         self.shape = (filters, out_h, out_w)
@@ -69,13 +71,13 @@ class _Builder:
     def pool(self) -> Pooling:
         channels, height, width = self.shape
         if height < 2 or width < 2:
-            raise ValueError(f"{self.net}: the input is too small: 2x2 pooling would get a {height}x{width} map")
+            raise ConfigError(f"{self.net}: the input is too small: 2x2 pooling would get a {height}x{width} map")
         self.shape = (channels, height // 2, width // 2)
         return Pooling(2, 2, stride=2)
 
     def affine(self, out_features: int) -> Affine:
-        if int(out_features) != out_features or out_features < 1:
-            raise ValueError(f"{self.net}: layer sizes must be positive integers, got {out_features!r}")
+        if not is_integer(out_features) or out_features < 1:
+            raise ConfigError(f"{self.net}: layer sizes must be positive integers, got {out_features!r}")
         in_features = int(np.prod(self.shape))
         self.shape = (out_features,)
         W = self._weights((in_features, out_features), in_features)

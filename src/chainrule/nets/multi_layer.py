@@ -9,6 +9,8 @@ import numpy as np
 
 from .. import init
 from ..backend import Backend, get_backend
+from ..checks import is_integer
+from ..errors import ConfigError, ConfigTypeError
 from ..layers import Affine, BatchNormalization, Dropout, Layer, Relu, Sigmoid, SoftmaxWithLoss, Tanh
 from .sequential import Sequential
 
@@ -42,10 +44,12 @@ class MultiLayerNet(Sequential):
         backend: str | Backend = "numpy",
     ) -> None:
         if activation not in ACTIVATIONS:
-            raise ValueError(f"MultiLayerNet: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+            raise ConfigError(f"MultiLayerNet: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        if isinstance(hidden_size_list, (str, bytes)) or not isinstance(hidden_size_list, Sequence):
+            raise ConfigTypeError(f"MultiLayerNet: hidden_size_list must be a list of sizes, got {hidden_size_list!r}")
         sizes = [input_size, *hidden_size_list, output_size]
-        if any(int(s) != s or s < 1 for s in sizes):
-            raise ValueError(f"MultiLayerNet: layer sizes must be positive integers, got {sizes}")
+        if any(not is_integer(s) or s < 1 for s in sizes):
+            raise ConfigError(f"MultiLayerNet: layer sizes must be positive integers, got {sizes}")
         if weight_init_std is None:
             weight_init_std = activation
         generator = init.as_generator(rng)

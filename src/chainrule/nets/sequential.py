@@ -7,6 +7,7 @@ names them (``W1``, ``b1``, ``W2`` ...) and exposes them through a live ``params
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 from collections import OrderedDict
@@ -19,9 +20,11 @@ import numpy as np
 from .. import restricted_pickle
 from ..backend import Array, array_module, to_numpy
 from ..checkpoint import atomic_write_bytes
-from ..errors import CheckpointError, ShapeError
+from ..checks import check_batch_size, check_same_length
+from ..errors import CheckpointError, ConfigError, ConfigTypeError, ShapeError
 from ..gradients import numerical_gradient
 from ..layers import Layer, LossLayer, SoftmaxWithLoss
+from ..layers.base import check_input_dtype, check_parameter_dtype
 
 
 class ParamsView(MutableMapping):
@@ -45,7 +48,9 @@ class ParamsView(MutableMapping):
         layer, name = self._index[key]
         current = getattr(layer, self._slot)[name]
         if value is not current and tuple(getattr(value, "shape", ())) != tuple(current.shape):
-            raise ShapeError(f"params[{key!r}]: expected shape {tuple(current.shape)}, got {tuple(value.shape)}")
+            raise ShapeError(f"params[{key!r}]: expected shape {tuple(current.shape)}, got {tuple(getattr(value, 'shape', ()))}")
+        if self._slot == "params":  # a complex or integer weight would compute, and be wrong or frozen
+            check_parameter_dtype(f"params[{key!r}]", "the new value", value)
         getattr(layer, self._slot)[name] = value
 
     def __delitem__(self, key: str) -> None:
@@ -85,9 +90,9 @@ def _name_layers(layers: Any) -> "OrderedDict[str, Layer]":
     named: OrderedDict[str, Layer] = OrderedDict()
     for name, layer in items:
         if name in named:
-            raise ValueError(f"two layers are named {name!r}; layer names must be unique")
+            raise ConfigError(f"two layers are named {name!r}; layer names must be unique")
         if not hasattr(layer, "forward") or not hasattr(layer, "backward"):
-            raise TypeError(f"layer {name!r} ({type(layer).__name__}) has no forward/backward")
+            raise ConfigTypeError(f"layer {name!r} ({type(layer).__name__}) has no forward/backward")
         named[name] = layer
     return named
 
@@ -106,7 +111,7 @@ def _number_parameters(layers: Mapping[str, Layer], slot: str) -> "OrderedDict[s
         for name in getattr(layer, slot, {}):
             key = f"{name}{max(number, 1)}"
             if key in index:
-                raise ValueError(f"parameter name {key!r} would be used twice (layer {layer_name!r})")
+                raise ConfigError(f"parameter name {key!r} would be used twice (layer {layer_name!r})")
             index[key] = (layer, name)
     return index
 
@@ -127,8 +132,12 @@ class Sequential:
     ) -> None:
         self.layers = _name_layers(layers)
         self.last_layer = loss_layer if loss_layer is not None else SoftmaxWithLoss()
-        if weight_decay_lambda < 0:
-            raise ValueError(f"weight_decay_lambda must be >= 0, got {weight_decay_lambda}")
+        if isinstance(weight_decay_lambda, bool) or not isinstance(weight_decay_lambda, (int, float, np.number)) or not (
+            math.isfinite(weight_decay_lambda) and weight_decay_lambda >= 0
+        ):
+            raise ConfigError(
+                f"{type(self).__name__}: weight_decay_lambda must be a finite number >= 0, got {weight_decay_lambda!r}"
+            )
         self.weight_decay_lambda = weight_decay_lambda
         self._param_index = _number_parameters(self.layers, "params")
         self._buffer_index = _number_parameters(self.layers, "buffers")
@@ -188,6 +197,8 @@ class Sequential:
     # -- the forward and backward passes ----------------------------------------------------
 
     def _as_input(self, x: Any) -> Array:
+        # Checked before the cast: casting would drop an imaginary part or parse strings.
+        check_input_dtype(self, x if hasattr(x, "dtype") else np.asarray(x))
         dtype = self.dtype
         return self.xp.asarray(x) if dtype is None else self.xp.asarray(x, dtype=dtype)
 
@@ -266,6 +277,9 @@ class Sequential:
         t = xp.asarray(t)
         if t.ndim != 1:
             t = t.argmax(axis=1)
+        check_same_length(x, t, f"{type(self).__name__}.accuracy")
+        if batch_size is not None:
+            check_batch_size(batch_size, f"{type(self).__name__}.accuracy")
         n = len(t)
         step = batch_size or max(n, 1)
         correct = 0
@@ -289,8 +303,10 @@ class Sequential:
         """Copy ``state`` into the network's arrays in place (dtype and device are kept).
 
         With ``strict`` (the default), any missing or unexpected key is an error; otherwise they
-        are returned. A shape mismatch is always an error: loading it would be silently wrong.
+        are returned. A wrong shape, a non-float dtype or a NaN/inf value is always an error
+        (loading it would be silently wrong), found before anything is written.
         """
+        where = f"{type(self).__name__}.load_state_dict"
         targets = {**{k: self.params for k in self.params}, **{k: self.buffers for k in self.buffers}}
         missing = [k for k in targets if k not in state]
         unexpected = [k for k in state if k not in targets]
@@ -305,7 +321,20 @@ class Sequential:
             value = np.asarray(state[key])
             target = view[key]
             if value.shape != tuple(target.shape):
-                raise CheckpointError(f"{key}: expected shape {tuple(target.shape)}, got {value.shape}")
+                raise CheckpointError(f"{where}: {key}: expected shape {tuple(target.shape)}, got {value.shape}")
+            # Casting would drop an imaginary part or parse strings; NaN weights would only
+            # surface later as a NaN loss that blames the learning rate.
+            if value.dtype.kind != "f":
+                raise CheckpointError(f"{where}: {key}: expected a floating-point array ({target.dtype}), got dtype {value.dtype}")
+            if not np.isfinite(value).all():
+                raise CheckpointError(
+                    f"{where}: {key}: holds {int((~np.isfinite(value)).sum())} NaN or infinite values, expected finite numbers"
+                )
+        for key, view in targets.items():
+            if key not in state:
+                continue
+            value = np.asarray(state[key])
+            target = view[key]
             target[...] = array_module(target).asarray(value, dtype=target.dtype)
         return LoadResult(missing, unexpected)
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import init
 from ..backend import Backend, get_backend
+from ..checks import check_positive_int
 from ..layers import Affine, Relu, SoftmaxWithLoss
 from .sequential import Sequential
 
@@ -33,8 +34,7 @@ class TwoLayerNet(Sequential):
         backend: str | Backend = "numpy",
     ) -> None:
         for label, size in (("input_size", input_size), ("hidden_size", hidden_size), ("output_size", output_size)):
-            if int(size) != size or size < 1:
-                raise ValueError(f"TwoLayerNet: {label} must be a positive integer, got {size!r}")
+            check_positive_int(size, label, "TwoLayerNet")
         generator = init.as_generator(rng)
         backend = get_backend(backend)
         std1, std2 = init.weight_std(weight_init_std, input_size), init.weight_std(weight_init_std, hidden_size)

@@ -9,17 +9,20 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-COLUMNS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
+COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr", "seconds")
 
 
 @dataclass
 class History:
     """Per-epoch metrics. ``train_*`` are means over the epoch's mini-batches (in training mode,
-    as Keras reports them); ``test_*`` are computed after the epoch in inference mode."""
+    as Keras reports them); ``val_*`` (the held-out validation split) and ``test_*`` are computed
+    after the epoch in inference mode; NaN where that data was not given."""
 
     epoch: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
     test_loss: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
@@ -53,8 +56,11 @@ class History:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "History":
+        """The inverse of :meth:`as_dict`; a column an older version did not record is NaN."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: [math.nan if v is None else v for v in vs] for k, vs in data.items() if k in known})
+        columns = {k: [math.nan if v is None else v for v in vs] for k, vs in data.items() if k in known}
+        rows = len(columns.get("epoch", []))
+        return cls(**{name: columns.get(name, [math.nan] * rows) for name in known})
 
 
 def _fmt(value: float) -> str:

@@ -2,23 +2,29 @@
 
 Reproducible by construction: the order of the samples in epoch ``e`` and every random mask
 drawn in it come from generators seeded with ``(seed, e)``, so a run resumed at epoch ``e``
-continues exactly as the uninterrupted run would have.
+continues exactly as the uninterrupted run would have. Given a :class:`~chainrule.rundir.RunDir`,
+``fit`` resumes from its checkpoint and checkpoints every epoch into it.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
+from tqdm import tqdm
 
 from ..backend import Array, to_numpy
-from ..errors import NonFiniteError
-from ..progress import progress_bar
+from ..checks import check_positive_int, check_same_length, is_integer
+from ..errors import ConfigError, NonFiniteError
 from .evaluation import evaluate
+from .health import DIVERGENCE_FACTOR, DivergenceGuard, check_finite_data, check_finite_start, diagnose_nonfinite, named
 from .history import History
 from .schedules import Schedule
+
+if TYPE_CHECKING:
+    from ..rundir import RunDir
 
 EpochCallback = Callable[[int, History], None]
 
@@ -28,7 +34,13 @@ class Trainer:
 
     ``verbose``: 0 silent, 1 a progress bar per epoch plus a summary line, 2 the summary line
     only. ``eval_batch_size`` bounds the memory used to evaluate the test set.
+
+    ``fit`` refuses data holding NaN or inf, and stops with a
+    :class:`~chainrule.errors.DivergenceError` naming the cause when a step's loss is not finite
+    or exceeds ``divergence_factor`` times the first step's (see :mod:`chainrule.training.health`).
     """
+
+    divergence_factor: float = DIVERGENCE_FACTOR
 
     def __init__(
         self,
@@ -42,10 +54,10 @@ class Trainer:
         verbose: int = 1,
         eval_batch_size: int = 1000,
     ) -> None:
-        if epochs < 1 or batch_size < 1 or eval_batch_size < 1:
-            raise ValueError(
-                f"Trainer: epochs, batch_size and eval_batch_size must be >= 1, got {epochs}, {batch_size}, {eval_batch_size}"
-            )
+        for label, value in (("epochs", epochs), ("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
+            check_positive_int(value, label, "Trainer")
+        if not is_integer(seed) or seed < 0:  # NumPy's seed sequences take non-negative integers
+            raise ConfigError(f"Trainer: seed must be a non-negative integer, got {seed!r}")
         self.net, self.optimizer = net, optimizer
         self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
         self.lr_schedule, self.verbose, self.eval_batch_size = lr_schedule, verbose, eval_batch_size
@@ -59,29 +71,60 @@ class Trainer:
         *,
         history: History | None = None,
         on_epoch_end: EpochCallback | None = None,
+        validation_data: tuple[Array, Array] | None = None,
+        run_dir: "RunDir | None" = None,
     ) -> History:
-        """Train until ``epochs`` epochs are done in total (a given ``history`` counts as done)."""
-        if len(x_train) != len(t_train):
-            raise ValueError(f"Trainer.fit: {len(x_train)} training samples but {len(t_train)} labels")
+        """Train until ``epochs`` epochs are done in total (a given ``history`` counts as done).
+
+        ``validation_data`` is evaluated after every epoch (``val_*`` in the history; with a
+        ``run_dir`` it picks ``best.npz``); ``x_test``/``t_test`` likewise fill ``test_*``.
+        With ``run_dir`` and no ``history``, training continues from the run's last checkpoint,
+        and every epoch ends with a checkpoint; a full disk or an unwritable directory shows before
+        the first epoch (free space is checked, and a new run writes its epoch-0 checkpoint).
+        """
+        check_same_length(x_train, t_train, "Trainer.fit")
+        if len(x_train) == 0:
+            raise ConfigError("Trainer.fit: x_train is empty: expected at least 1 training sample, got 0")
+        if (x_test is None) != (t_test is None):
+            raise ConfigError("Trainer.fit: give both x_test and t_test, or neither")
+        if run_dir is not None and history is None:
+            history = run_dir.restore(self.net, self.optimizer)
         history = history if history is not None else History()
+        if run_dir is not None:
+            from ..rundir import estimated_checkpoint_bytes
+
+            run_dir.check_free_space(estimated_checkpoint_bytes(self.net, self.optimizer))
+            if not run_dir.has_checkpoint():
+                run_dir.save(self.net, self.optimizer, history)
         xp = self.net.xp
         # Move the data to the network's device once, not once per batch.
         x_train, t_train = xp.asarray(x_train), xp.asarray(t_train)
+        evaluated = {}  # history column prefix -> data measured after every epoch
+        if validation_data is not None:
+            check_same_length(validation_data[0], validation_data[1], "Trainer.fit validation_data")
+            evaluated["val"] = (xp.asarray(validation_data[0]), xp.asarray(validation_data[1]))
         if x_test is not None:
-            x_test, t_test = xp.asarray(x_test), xp.asarray(t_test)
+            evaluated["test"] = (xp.asarray(x_test), xp.asarray(t_test))
+        arrays = named([("x_train", x_train), ("t_train", t_train)]
+                       + [(f"{x}_{prefix}", a) for prefix, pair in evaluated.items() for x, a in zip("xt", pair)])
+        check_finite_data(arrays, "Trainer.fit")
+        check_finite_start(self.net, self.optimizer, "Trainer.fit")
+        self._guard = DivergenceGuard(self.divergence_factor)
         for epoch in range(len(history), self.epochs):
             started = time.perf_counter()
             lr = self._set_learning_rate(epoch)
             train_loss, train_acc = self._train_epoch(epoch, x_train, t_train, xp)
-            test_loss, test_acc = math.nan, math.nan
-            if x_test is not None:
-                test_loss, test_acc = evaluate(self.net, x_test, t_test, self.eval_batch_size)
+            metrics = {}
+            for name, (x, t) in evaluated.items():
+                metrics[f"{name}_loss"], metrics[f"{name}_acc"] = evaluate(self.net, x, t, self.eval_batch_size)
             history.append(
-                epoch=epoch + 1, train_loss=train_loss, train_acc=train_acc, test_loss=test_loss,
-                test_acc=test_acc, lr=lr, seconds=time.perf_counter() - started,
+                epoch=epoch + 1, train_loss=train_loss, train_acc=train_acc, **metrics,
+                lr=lr, seconds=time.perf_counter() - started,
             )
             if self.verbose:
                 print(self._summary(history), flush=True)
+            if run_dir is not None:
+                run_dir.save(self.net, self.optimizer, history)
             if on_epoch_end is not None:
                 on_epoch_end(epoch + 1, history)
         return history
@@ -99,18 +142,17 @@ class Trainer:
         steps = math.ceil(n / self.batch_size)
         total_loss, correct = 0.0, 0
         losses, hits = [], []  # device scalars, summed once per epoch (no per-step sync on a GPU)
-        bar = progress_bar(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", enabled=None if self.verbose == 1 else False, leave=False)
+        bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", disable=None if self.verbose == 1 else True, leave=False)  # None: only on a terminal
         with bar:
             for step in range(steps):
                 index = order[step * self.batch_size : (step + 1) * self.batch_size]
                 xb, tb = x[index], t[index]
+                where = f"training stopped at epoch {epoch + 1}, step {step + 1}"
                 try:
                     grads = net.gradient(xb, tb)
-                except NonFiniteError as error:
-                    raise NonFiniteError(
-                        f"training stopped at epoch {epoch + 1}, step {step + 1}: {error}. "
-                        f"The learning rate ({self.optimizer.lr:g}) is probably too large."
-                    ) from None
+                except NonFiniteError:
+                    raise diagnose_nonfinite(net, self.optimizer, where, "the loss is NaN or inf") from None
+                self._guard.check(float(net.last_loss), net, self.optimizer, where)  # before the update
                 self.optimizer.update(net.params, grads)
                 losses.append(net.last_loss * len(index))
                 labels = tb if tb.ndim == 1 else tb.argmax(axis=1)
@@ -131,6 +173,7 @@ class Trainer:
     def _summary(self, history: History) -> str:
         row = history.last()
         text = f"epoch {row['epoch']}/{self.epochs}  loss {row['train_loss']:.4f}  acc {row['train_acc']:.4f}"
-        if not math.isnan(row["test_acc"]):
-            text += f"  test loss {row['test_loss']:.4f}  test acc {row['test_acc']:.4f}"
+        for name, label in (("val", "val"), ("test", "test")):
+            if not math.isnan(row[f"{name}_acc"]):
+                text += f"  {label} loss {row[f'{name}_loss']:.4f}  {label} acc {row[f'{name}_acc']:.4f}"
         return text + f"  lr {row['lr']:.3g}  {row['seconds']:.1f}s"

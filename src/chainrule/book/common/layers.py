@@ -6,7 +6,7 @@ purpose, a subclass of chainrule's layer adapts it; see ``docs/book.md`` for the
 - ``Relu.backward`` writes its result into ``dout`` and returns it (chainrule returns a new array);
 - ``Dropout`` scales at test time (``x * (1 - ratio)``), not inverted, and takes ``train_flg``;
 - ``BatchNormalization`` normalises each position of a 4-D input (the book flattens ``(N, C*H*W)``),
-  starts ``running_var`` at 0 and takes ``train_flg``;
+  starts ``running_var`` at 0, trains on a batch of one and takes ``train_flg``;
 - ``SoftmaxWithLoss`` also takes integer labels shaped ``(N, 1)``;
 - ``Convolution`` accepts a scalar bias ``b``; ``Pooling`` defaults to ``stride=2``.
 """
@@ -61,12 +61,13 @@ class BatchNormalization(_layers.BatchNormalization):
     """The book's batch norm: 4-D input is normalised per position, as ``(N, C*H*W)``.
 
     ``gamma``/``beta`` then have ``C*H*W`` entries. ``running_mean`` and ``running_var`` start at 0.
+    A training batch of one sample is allowed, as in the book (its output is ``beta``).
     """
 
     def __init__(self, gamma, beta, momentum=0.9, running_mean=None, running_var=None):
         running_mean = np.zeros_like(gamma) if running_mean is None else running_mean
         running_var = np.zeros_like(gamma) if running_var is None else running_var
-        super().__init__(gamma, beta, momentum, running_mean, running_var)
+        super().__init__(gamma, beta, momentum, running_mean, running_var, allow_single_sample=True)
         self.input_shape = None
 
     def forward(self, x, train_flg=True):

@@ -3,7 +3,8 @@ batch normalisation, and the book's ``train_flg`` arguments.
 
 chainrule's MultiLayerNet already builds the same stack with the same layer names; this adapter
 switches its Dropout layers to the book's test-time scaling, starts batch norm's running variance
-at 0 as the book does, and maps ``train_flg`` onto chainrule's train/eval mode.
+at 0 and lets it train on a batch of one as the book does, and maps ``train_flg`` onto
+chainrule's train/eval mode.
 """
 
 from chainrule.gradients import numerical_gradient as _numerical_gradient
@@ -28,6 +29,7 @@ class MultiLayerNetExtend(_MultiLayerNet):
                 layer.inverted = False
             if isinstance(layer, _BatchNormalization):
                 layer.running_var[...] = 0
+                layer.allow_single_sample = True
 
     def predict(self, x, train_flg=False):
         with self._mode(bool(train_flg)):

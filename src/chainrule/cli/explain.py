@@ -1,0 +1,118 @@
+"""``chainrule explain``: the interactive explainer of a graph, as one HTML file or a local server."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from ..explain import Explanation, apply_inputs
+from ..explain.words import LANGUAGES
+from ..graph import EXAMPLES, Graph, format_trace, network_graph
+from ..errors import GraphError, UsageError
+from ..nets import TwoLayerNet
+from .datasets import add_data_arguments, load_dataset
+from .types import assignment, int_in_range, positive_int, seed
+
+MODELS = ["two-layer"]
+
+EPILOG = """\
+examples:
+  chainrule explain apple-orange               write apple-orange.html: open it, press Next (or →)
+  chainrule explain apple --lang zh            the page starts in Chinese (switchable in the page)
+  chainrule explain apple --input apple=150    the same page for 150 per apple
+  chainrule explain apple-orange --serve       a local server: type new inputs, every gradient updates
+  chainrule explain --model two-layer          TwoLayerNet on a batch of real MNIST digits
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "explain",
+        help="an interactive page that steps through the forward and backward pass",
+        description="Write one self-contained HTML page (no server, no network) that plays a computational "
+        "graph's forward pass node by node, then its backward pass, writing out each chain-rule product with "
+        "its numbers, and counting backpropagation's operations against numerical differentiation's. "
+        "English and Chinese. --serve instead runs a small server on 127.0.0.1 so that inputs typed in the "
+        "page are recomputed by chainrule's own layers.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("example", nargs="?", choices=sorted(EXAMPLES), help="a shopping graph from the textbook")
+    parser.add_argument("--model", choices=MODELS, help="explain a network's layers instead, on a batch of MNIST")
+    parser.add_argument("-o", "--output", metavar="FILE", help="the page to write (default: NAME.html)")
+    parser.add_argument(
+        "--input", metavar="NAME=VALUE", type=assignment, action="append", default=[],
+        help="set an input of the shopping graph, e.g. --input apple=150 (repeatable)",
+    )
+    parser.add_argument("--lang", choices=sorted(LANGUAGES), default="en", help="the page's first language (default: en)")
+    parser.add_argument("--trace", action="store_true", help="also print the chain rule as text (as chainrule graph --trace)")
+    parser.add_argument("--serve", action="store_true", help="serve the page on 127.0.0.1 and recompute edited inputs")
+    parser.add_argument("--port", type=int_in_range(0, 65535, what="a port number in 0..65535"), default=0, help="port for --serve (default: 0, a free port)")
+    network = parser.add_argument_group("--model two-layer")
+    network.add_argument("--hidden-size", type=positive_int, default=50, help="hidden units (default: 50)")
+    network.add_argument("--batch-size", type=positive_int, default=100, help="MNIST training images in the batch (default: 100)")
+    network.add_argument("--seed", type=seed, default=0, help="seed for the weights and the choice of images (default: 0)")
+    network.add_argument(
+        "--random-batch", action="store_true",
+        help="random features and labels instead of MNIST (the batch chainrule graph --model two-layer draws)",
+    )
+    add_data_arguments(parser)
+    parser.set_defaults(func=run, parser=parser)
+
+
+def _check(args: argparse.Namespace) -> None:
+    if (args.example is None) == (args.model is None):
+        both = "not both" if args.example else "one of them"
+        args.parser.error(f"give an example ({', '.join(sorted(EXAMPLES))}) or --model two-layer, {both}")
+    if args.model and args.input:
+        args.parser.error("--input sets a shopping graph's inputs; a network's inputs are a batch of data")
+
+
+def mnist_batch(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
+    """``--batch-size`` training images chosen with ``--seed``: real digits, the same ones every time."""
+    (x_train, t_train), _ = load_dataset(args.dataset, args, flatten=True, dtype=np.float64)
+    index = np.sort(np.random.default_rng(args.seed).choice(len(x_train), size=args.batch_size, replace=False))
+    return x_train[index], t_train[index]
+
+
+def build(args: argparse.Namespace) -> Graph:
+    if args.example:
+        graph = EXAMPLES[args.example]()
+        if args.input:
+            try:
+                apply_inputs(graph, dict(args.input))
+            except GraphError as error:
+                raise UsageError(f"--input: {error}") from None
+        return graph
+    if args.random_batch:
+        net = TwoLayerNet(784, args.hidden_size, 10, rng=args.seed)
+        return network_graph(net, batch_size=args.batch_size, seed=args.seed)
+    x, t = mnist_batch(args)
+    net = TwoLayerNet(x.shape[1], args.hidden_size, 10, rng=args.seed)
+    graph = network_graph(net, x, t)
+    graph.name = f"TwoLayerNet on {args.batch_size} {args.dataset} images"
+    return graph
+
+
+def run(args: argparse.Namespace) -> int:
+    _check(args)
+    name = args.example or args.model
+    graph = build(args)
+    explanation = Explanation(graph, language=args.lang, serve_command=f"chainrule explain {name} --serve")
+    if args.trace:
+        print(format_trace(graph) + "\n")
+    if args.output or not args.serve:
+        path = explanation.save(Path(args.output or f"{name}.html"))
+        print(f"wrote {path}: open it in a browser (one file, no server needed)")
+    if args.serve:
+        server = explanation.serve(args.port)
+        print(f"serving the explainer of {graph.name} at {server.url}  (Ctrl-C stops it)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            print("stopped")
+        finally:
+            server.server_close()
+    return 0

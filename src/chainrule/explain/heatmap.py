@@ -1,0 +1,92 @@
+"""Small heat maps of arrays, as PNG data URIs a page can carry inline (no matplotlib, no files).
+
+A network's edges hold arrays of thousands of numbers; a reader needs their pattern, not their
+digits. Each array is reduced to a few hundred cells and coloured on a diverging scale (blue
+negative, white zero, red positive) symmetric about zero, so a gradient's sign reads at a glance.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..backend import to_numpy
+
+MAX_ROWS, MAX_COLUMNS = 16, 50
+NEGATIVE, ZERO, POSITIVE = (33, 102, 172), (255, 255, 255), (178, 24, 43)
+
+
+@dataclass
+class HeatMap:
+    """A PNG of ``cells`` and what it shows: ``how`` says how the array was reduced."""
+
+    src: str  # data:image/png;base64,...
+    rows: int
+    columns: int
+    scale: float  # the largest |value| drawn: full colour
+    how: str  # "image" (sample 0 as a square picture), "blocks" (block means) or "full"
+
+
+def _block_means(matrix: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    """Average ``matrix`` over a grid of at most ``rows`` × ``columns`` near-equal blocks."""
+    row_edges = np.linspace(0, matrix.shape[0], min(rows, matrix.shape[0]) + 1).astype(int)
+    column_edges = np.linspace(0, matrix.shape[1], min(columns, matrix.shape[1]) + 1).astype(int)
+    return np.array(
+        [
+            [matrix[r0:r1, c0:c1].mean() for c0, c1 in zip(column_edges[:-1], column_edges[1:])]
+            for r0, r1 in zip(row_edges[:-1], row_edges[1:])
+        ]
+    )
+
+
+def cells(array: Any) -> tuple[np.ndarray, str]:
+    """The grid a heat map draws, and how it came from ``array``.
+
+    A batch whose rows are square images (784 = 28²) shows its first sample as that image;
+    anything else is flattened to (first axis, rest) and averaged into at most 16 × 50 blocks.
+    """
+    values = to_numpy(array).astype(float)
+    if values.ndim == 1:
+        values = values[None, :]
+    elif values.ndim > 2:
+        values = values.reshape(values.shape[0], -1)
+    side = math.isqrt(values.shape[1])
+    if side >= 8 and side * side == values.shape[1]:
+        return values[0].reshape(side, side), "image"
+    if values.shape[0] <= MAX_ROWS and values.shape[1] <= MAX_COLUMNS:
+        return values, "full"
+    return _block_means(values, MAX_ROWS, MAX_COLUMNS), "blocks"
+
+
+def _colour(value: float, scale: float) -> tuple[int, int, int]:
+    t = 0.0 if scale == 0 or not math.isfinite(value) else max(-1.0, min(1.0, value / scale))
+    end = POSITIVE if t > 0 else NEGATIVE
+    return tuple(round(z + abs(t) * (e - z)) for z, e in zip(ZERO, end))  # type: ignore[return-value]
+
+
+def png(grid: np.ndarray, scale: float) -> bytes:
+    """An RGB PNG with one pixel per cell (the page scales it up without smoothing)."""
+    height, width = grid.shape
+    raw = b"".join(
+        b"\x00" + bytes(channel for value in row for channel in _colour(float(value), scale)) for row in grid
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+
+
+def heat_map(array: Any) -> HeatMap:
+    grid, how = cells(array)
+    finite = np.abs(grid[np.isfinite(grid)])
+    scale = float(finite.max()) if finite.size else 0.0
+    src = "data:image/png;base64," + base64.b64encode(png(grid, scale)).decode("ascii")
+    return HeatMap(src, grid.shape[0], grid.shape[1], scale, how)

@@ -1,0 +1,138 @@
+"""Every sentence of the explainer in English and Chinese (the method's readers are often Chinese-speaking).
+
+Formulas and numbers are the same in both languages; only the words around them change. A
+template is filled with ``str.format``; ``say(key, **values)`` gives ``{"en": ..., "zh": ...}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGUAGES = {"en": "English", "zh": "中文"}
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
+
+WORDS: dict[str, dict[str, str]] = {
+    # page furniture
+    "subtitle": {"en": "the chain rule, step by step", "zh": "链式法则，一步一步"},
+    "reset": {"en": "Reset", "zh": "重置"},
+    "back": {"en": "Back", "zh": "上一步"},
+    "play": {"en": "Play", "zh": "播放"},
+    "pause": {"en": "Pause", "zh": "暂停"},
+    "next": {"en": "Next", "zh": "下一步"},
+    "step_of": {"en": "Step {step} of {steps}", "zh": "第 {step} 步，共 {steps} 步"},
+    "keys": {
+        "en": "Keys: ← → one step, Home first step, End last step.",
+        "zh": "键盘：← → 前后一步，Home 第一步，End 最后一步。",
+    },
+    "graph_label": {
+        "en": "Computational graph: forward values above the arrows, gradients below in red",
+        "zh": "计算图：箭头上方是正向传播的值，下方红色是梯度",
+    },
+    "legend": {
+        "en": "above an arrow: its name and forward value{arrays}  ·  below, in red: the gradient ∂{out}/∂(that value){norms}",
+        "zh": "箭头上方：名称和正向传播的值{arrays}  ·  下方红色：梯度 ∂{out}/∂(该值){norms}",
+    },
+    "legend_arrays": {"en": " (shape of an array)", "zh": "（数组显示形状）"},
+    "legend_norms": {"en": " or its norm", "zh": "或其范数"},
+    "cost_heading": {"en": "Two ways to get the gradient", "zh": "求梯度的两种方法"},
+    "cost_unit": {
+        "en": "counted in node operations (one layer's forward or backward)",
+        "zh": "以节点运算计数（一个层的一次 forward 或 backward）",
+    },
+    "cost_parameters": {"en": "Gradients with respect to the {unknowns} parameters.", "zh": "对 {unknowns} 个参数求梯度。"},
+    "cost_inputs": {"en": "Gradients with respect to the {unknowns} inputs.", "zh": "对 {unknowns} 个输入求梯度。"},
+    "backprop": {"en": "Backpropagation", "zh": "误差反向传播法"},
+    "numerical": {"en": "Numerical differentiation", "zh": "数值微分"},
+    "backprop_count": {
+        "en": "{ops} of {total} operations (forward {forward} + backward {backward}) · gradients known: {known} of {unknowns}",
+        "zh": "已做 {ops} / {total} 次运算（正向 {forward} + 反向 {backward}）· 已得梯度：{known} / {unknowns}",
+    },
+    "numerical_count": {
+        "en": "{ops} operations for the {known} gradients known so far (2 forward passes of {nodes} nodes each); {total} for all {unknowns}",
+        "zh": "已得的 {known} 个梯度需 {ops} 次运算（每个梯度 2 次正向传播，每次 {nodes} 个节点）；全部 {unknowns} 个需 {total} 次",
+    },
+    "cost_ratio": {
+        "en": "At the end: numerical differentiation needs {ratio}× the operations of backpropagation.",
+        "zh": "最终：数值微分所需运算是误差反向传播法的 {ratio} 倍。",
+    },
+    "inputs_heading": {"en": "Inputs", "zh": "输入值"},
+    "recompute": {"en": "Recompute", "zh": "重新计算"},
+    "inputs_static": {
+        "en": "This page is a file: its numbers are fixed. To change an input and recompute every gradient "
+        "with chainrule's own layers, run: {command}",
+        "zh": "本页是静态文件，数值固定。要修改输入并用 chainrule 自己的层重新计算所有梯度，请运行：{command}",
+    },
+    "inputs_served": {
+        "en": "Type a value and press Recompute (or Enter): chainrule recomputes the graph on this computer.",
+        "zh": "输入数值后按“重新计算”（或回车）：chainrule 在本机重新计算整个计算图。",
+    },
+    "inputs_none": {
+        "en": "The inputs of this graph are arrays (a batch of data), shown in the steps above.",
+        "zh": "这个计算图的输入是数组（一批数据），见上方各步骤。",
+    },
+    "recomputing": {"en": "Recomputing…", "zh": "正在重新计算……"},
+    "recomputed": {"en": "Recomputed with the new inputs.", "zh": "已用新的输入重新计算。"},
+    "heat_scale": {
+        "en": "blue negative, red positive; full colour at |value| = {scale}",
+        "zh": "蓝色为负，红色为正；|值| = {scale} 时颜色最深",
+    },
+    "heat_image": {"en": "sample 0 as a {side}×{side} image", "zh": "第 0 个样本，显示为 {side}×{side} 图像"},
+    "heat_blocks": {"en": "block means, {rows}×{columns} blocks", "zh": "分块平均，{rows}×{columns} 块"},
+    "heat_full": {"en": "every entry", "zh": "全部元素"},
+    # steps
+    "phase_start": {"en": "Inputs", "zh": "输入"},
+    "phase_forward": {"en": "Forward pass {index}/{count}: {node}", "zh": "正向传播 {index}/{count}：{node}"},
+    "phase_seed": {"en": "Backward pass begins", "zh": "反向传播开始"},
+    "phase_backward": {"en": "Backward pass {index}/{count}: {node}", "zh": "反向传播 {index}/{count}：{node}"},
+    "phase_done": {"en": "All gradients", "zh": "全部梯度"},
+    "text_start": {
+        "en": "The graph's inputs. Press Next (or →) to run the forward pass one node at a time.",
+        "zh": "计算图的输入。按“下一步”（或 →）逐个节点进行正向传播。",
+    },
+    "text_forward": {
+        "en": "Node {node} reads {inputs} and computes {output}.",
+        "zh": "节点 {node} 读取 {inputs}，计算出 {output}。",
+    },
+    "text_seed": {
+        "en": "The backward pass starts at the output: the derivative of {out} with respect to itself is {seed}.",
+        "zh": "反向传播从输出开始：{out} 对自身的导数为 {seed}。",
+    },
+    "text_backward_scalar": {
+        "en": "Node {node} receives the upstream gradient ∂{out}/∂{output} and multiplies it by its local "
+        "derivative for each input: upstream × local = the gradient that flows back.",
+        "zh": "节点 {node} 收到上游梯度 ∂{out}/∂{output}，对每个输入乘以局部导数：上游 × 局部 = 向后传递的梯度。",
+    },
+    "text_backward_array": {
+        "en": "Node {node} receives the upstream gradient ∂{out}/∂{output}; its backward applies the local Jacobian "
+        "(each output entry's derivative with respect to each input entry) to it: the chain rule for arrays.",
+        "zh": "节点 {node} 收到上游梯度 ∂{out}/∂{output}；其 backward 把局部雅可比矩阵（每个输出元素对每个输入元素的导数）"
+        "作用于它：数组形式的链式法则。",
+    },
+    "text_done": {
+        "en": "Every gradient of {out}, from one forward and one backward pass.",
+        "zh": "{out} 的全部梯度，只用了一次正向传播和一次反向传播。",
+    },
+    "why_add": {"en": "addition passes it on", "zh": "加法节点原样传递"},
+    "sum_note": {
+        "en": "{edge} is read {count} times: the gradients add",
+        "zh": "{edge} 被读取 {count} 次：梯度相加",
+    },
+    "no_gradient": {
+        "en": "{input}: no gradient ({node} does not differentiate this input)",
+        "zh": "{input}：没有梯度（{node} 不对该输入求导）",
+    },
+    "labels": {"en": "labels: {labels}", "zh": "标签：{labels}"},
+    "figure_value": {"en": "{name} = value {shape}", "zh": "{name} 的值 {shape}"},
+    "figure_grad": {"en": "∂{out}/∂{name} {shape}", "zh": "∂{out}/∂{name} {shape}"},
+    "norm": {"en": "norm {norm}", "zh": "范数 {norm}"},
+}
+
+
+def say(key: str, **values: Any) -> dict[str, str]:
+    """The sentence ``key`` in every language, with ``values`` filled in."""
+    return {language: text.format(**values) for language, text in WORDS[key].items()}
+
+
+def words_for_page() -> dict[str, dict[str, str]]:
+    """The page's fixed labels, by language: ``{"en": {"next": "Next", ...}, "zh": {...}}``."""
+    return {language: {key: text[language] for key, text in WORDS.items()} for language in LANGUAGES}
