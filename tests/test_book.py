@@ -22,9 +22,9 @@ from chainrule.book.common.multi_layer_net import MultiLayerNet
 from chainrule.book.common.multi_layer_net_extend import MultiLayerNetExtend
 from chainrule.book.common.trainer import Trainer
 from chainrule.book.dataset import mnist as book_mnist
-from chainrule.errors import CheckpointError, LabelError, ShapeError, UnsafePickleError
+from chainrule.errors import CheckpointError, LabelError, NonFiniteError, ShapeError, UnsafePickleError
 from chainrule.gradients import numerical_gradient
-from chainrule.layers import BatchNormalization
+from chainrule.layers import BatchNormalization, SoftmaxWithLoss
 from chainrule.layers import Dropout as ChainruleDropout
 
 from book_support import BOOK, HAVE_BOOK
@@ -236,6 +236,10 @@ def test_book_softmax_with_loss_takes_labels_as_a_column() -> None:
     assert book.backward(1).shape == (2, 10)
     with pytest.raises(LabelError):
         book.forward(x, np.array([[1], [17]]))
+    diverged = np.full((2, 10), np.nan)
+    assert np.isnan(book.forward(diverged, labels))  # the book lets a diverging net's NaN through
+    with pytest.raises(NonFiniteError):
+        SoftmaxWithLoss().forward(diverged, labels.ravel())
 
 
 def test_book_convolution_takes_a_scalar_bias_and_pooling_defaults_to_stride_2() -> None:
@@ -354,6 +358,9 @@ def test_multi_layer_net_extend_has_the_books_modes_and_gradients() -> None:
     dropped = MultiLayerNetExtend(12, [6], 3, use_dropout=True, dropout_ration=0.5)
     np.testing.assert_allclose(dropped.layers["Dropout1"].eval().forward(np.ones((1, 6))), 0.5)
     np.testing.assert_allclose(dropped.predict(x), dropped.predict(x, train_flg=False))
+    huge = MultiLayerNet(12, [6], 3, weight_init_std=1e200)
+    with np.errstate(all="ignore"):
+        assert np.isnan(huge.loss(x * 1e200, t))  # diverged: NaN, as with the book's code, not an error
     np.random.seed(3)
     a = MultiLayerNet(12, [6], 3).params["W1"].copy()
     np.random.seed(3)

@@ -7,7 +7,7 @@ purpose, a subclass of chainrule's layer adapts it; see ``docs/book.md`` for the
 - ``Dropout`` scales at test time (``x * (1 - ratio)``), not inverted, and takes ``train_flg``;
 - ``BatchNormalization`` normalises each position of a 4-D input (the book flattens ``(N, C*H*W)``),
   starts ``running_var`` at 0, trains on a batch of one and takes ``train_flg``;
-- ``SoftmaxWithLoss`` also takes integer labels shaped ``(N, 1)``;
+- ``SoftmaxWithLoss`` also takes integer labels shaped ``(N, 1)`` and returns a NaN loss;
 - ``Convolution`` accepts a scalar bias ``b``; ``Pooling`` defaults to ``stride=2``.
 """
 
@@ -37,7 +37,12 @@ class Relu(_layers.Relu):
 
 
 class SoftmaxWithLoss(_layers.SoftmaxWithLoss):
-    """chainrule's softmax cross-entropy; labels may also come as a column ``(N, 1)``."""
+    """chainrule's softmax cross-entropy; labels may also come as a column ``(N, 1)``, and a NaN or
+    infinite loss is returned rather than raised, as in the book: its ``batch_norm_test.py`` shows
+    an unnormalised network diverging, and plots the accuracy it falls to."""
+
+    def _require_finite(self, loss, xp):
+        pass
 
     def forward(self, x, t):
         t = np.asarray(t)

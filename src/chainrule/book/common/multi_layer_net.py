@@ -5,7 +5,7 @@ import numpy as np
 
 from chainrule import nets as _nets
 
-from .layers import _generator_from_numpy_random
+from .layers import SoftmaxWithLoss, _generator_from_numpy_random
 
 
 class MultiLayerNet(_nets.MultiLayerNet):
@@ -17,3 +17,4 @@ class MultiLayerNet(_nets.MultiLayerNet):
         super().__init__(input_size, hidden_size_list, output_size, activation, weight_init_std,
                          weight_decay_lambda, rng=_generator_from_numpy_random(), **extend)
         self.hidden_layer_num = len(hidden_size_list)
+        self.last_layer = SoftmaxWithLoss()  # the book's: a diverging net's loss is NaN, not an error
