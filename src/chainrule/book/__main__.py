@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..errors import ChainruleError
+from ..errors import ChainruleError, UsageError
 from .runner import run_script
 
 USAGE = "usage: python -m chainrule.book SCRIPT [ARGS...]   (from the book's chapter folder, e.g. ch05)"
@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         run_script(argv[0], argv[1:])
     except ChainruleError as error:
         print(f"chainrule.book: error: {error}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, UsageError) else 1
     return 0
 
 
