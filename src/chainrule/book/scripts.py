@@ -99,7 +99,7 @@ SCRIPTS: tuple[BookScript, ...] = (
                expect=(r"W1 ", r"b3 ")),
     BookScript("ch07", "simple_convnet.py", book_result="(defines SimpleConvNet)"),
     BookScript("ch07", "train_convnet.py", _prefixed_lines("test acc:", 1), "test acc ~0.989 (book text 98.96%)",
-               writes=("params.pkl",), long=True, smoke_limit="300,100",
+               writes=("params.pkl",), long=True, smoke_limit="100,100",
                expect=(r"=== epoch:20, train acc:", r"test acc:0\.\d+\nSaved Network Parameters!")),
     BookScript("ch07", "visualize_filter.py", book_result="(plots of the filters before and after training)"),
     BookScript("ch08", "awesome_net.py", book_result="(an empty file)"),
