@@ -431,5 +431,19 @@ def test_chainrule_conv_nets_accept_the_books_weight_files() -> None:
     with open(BOOK / "ch08" / "deep_convnet_params.pkl", "rb") as handle:
         book_weights = restricted_pickle.load(handle)
     np.testing.assert_array_equal(deep.params["W7"], book_weights["W7"])
-    x = np.random.default_rng(0).random((2, 1, 28, 28))
-    assert deep.predict(x).shape == (2, 10) and simple.predict(x).shape == (2, 10)
+    x = np.random.default_rng(0).random((3, 1, 28, 28))
+    assert simple.predict(x).shape == (3, 10)
+    # The book's weights were trained with test-time-scaled dropout: chainrule's net now scores as
+    # the book's own DeepConvNet class does (on chainrule's layers), not merely the same argmax.
+    assert not any(getattr(layer, "inverted", False) for layer in deep.layers.values())
+    sys.path.insert(0, str(BOOK / "ch08"))
+    try:
+        with book_imports():
+            from deep_convnet import DeepConvNet as BooksDeepConvNet
+
+            books = BooksDeepConvNet()
+            books.load_params(BOOK / "ch08" / "deep_convnet_params.pkl")
+            np.testing.assert_allclose(deep.predict(x), books.predict(x, train_flg=False), rtol=1e-10, atol=1e-12)
+    finally:
+        sys.path.remove(str(BOOK / "ch08"))
+        sys.modules.pop("deep_convnet", None)

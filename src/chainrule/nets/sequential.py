@@ -23,7 +23,7 @@ from ..checkpoint import atomic_write_bytes
 from ..checks import check_batch_size, check_same_length
 from ..errors import CheckpointError, ConfigError, ConfigTypeError, ShapeError
 from ..gradients import numerical_gradient
-from ..layers import Layer, LossLayer, SoftmaxWithLoss
+from ..layers import Dropout, Layer, LossLayer, SoftmaxWithLoss
 from ..layers.base import check_input_dtype, check_parameter_dtype
 
 
@@ -345,6 +345,8 @@ class Sequential:
 
         Read with :mod:`chainrule.restricted_pickle`, so a file that asks to run code is refused.
         Every parameter must be present with its shape; buffers (batch-norm statistics) are kept.
+        The book trains with dropout that scales at test time, so its weights expect that: the
+        network's Dropout layers switch to it (``inverted=False``), as the book's code computes.
         """
         params = restricted_pickle.load_file(file_name)
         if not isinstance(params, Mapping):
@@ -357,6 +359,9 @@ class Sequential:
                 f"unexpected parameters {unexpected}"
             )
         self.load_state_dict(params, strict=False)
+        for layer in self.layers.values():
+            if isinstance(layer, Dropout):
+                layer.inverted = False
 
     def save_params(self, file_name: str | os.PathLike = "params.pkl") -> None:
         """Write the parameters in the book's format (a pickled dict of NumPy arrays), atomically."""
