@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 
-from ..errors import CheckpointError, RunDirError, UsageError
+from ..distributed import broadcast_from_root, synchronize_batch_norm
+from ..errors import ChainruleError, CheckpointError, RunDirError, UsageError
 from ..models import IMAGE_MODELS, MODELS, build_model, model_config
 from ..optimizers import OPTIMIZERS, make_optimizer
 from ..plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
 from ..rundir import BEST, RunDir
-from ..training import Trainer, evaluate, make_schedule, split_validation
+from ..training import History, Trainer, evaluate, make_schedule, split_validation
 from ..training.schedules import SCHEDULES
 from .datasets import add_data_arguments, data_location, load_dataset
 from .types import (
@@ -37,6 +39,7 @@ examples:
   chainrule train --resume --epochs 20              continue the latest run up to 20 epochs
   chainrule evaluate runs/mnist-mlp                 accuracy and confusion matrix of a saved run
   chainrule evaluate runs/mnist-mlp --checkpoint best   the same for its best validation epoch
+  mpiexec -n 4 chainrule train --distributed        data-parallel on 4 processes (the mpi extra; docs/distributed.md)
 
 Data is read from --data-dir alone when it is given; otherwise from $CHAINRULE_DATA or the user
 cache, and downloaded (with checksum checks) if it is in neither. The first line says which folder.
@@ -109,6 +112,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="continue the run in --output-dir (default: the latest run of this dataset and model) "
                      "exactly where its last checkpoint ends; --epochs and --lr may change (as may -v, --backend "
                      "and where the data is read from), other options must match the run's")
+    parallel = parser.add_argument_group("distributed (data-parallel on MPI: start under mpiexec; needs the mpi extra)")
+    parallel.add_argument("--distributed", action="store_true",
+                          help="train one model on all the processes mpiexec started: each computes the gradient of its "
+                          "share of every batch, one Allreduce averages them; --batch-size stays the global batch, "
+                          "rank 0 alone prints and writes the run directory, each rank uses cores/ranks BLAS threads; "
+                          "--resume works with any number of processes")
+    parallel.add_argument("--sync-batchnorm", action="store_true",
+                          help="with --batchnorm: batch statistics over the global batch (as one process would), "
+                          "not each rank's share (the default, which needs no extra communication)")
     # On --resume an option equal to its parser default (--model mlp, ...) counts as not given (see
     # _apply_resume_options); --seed, --dtype and --validation-split have none (NEW_RUN_DEFAULTS).
     dests = [attribute for _, attribute, _ in FIXED_ON_RESUME]
@@ -141,6 +153,8 @@ def _check_options(args: argparse.Namespace) -> None:
             raise UsageError(f"{flag} applies to --model {' or '.join(models)}, not {args.model}")
     if args.hidden_sizes and len(args.hidden_sizes) > 1 and args.model in SINGLE_HIDDEN:
         raise UsageError(f"--model {args.model} has one hidden layer; got --hidden-sizes {args.hidden_sizes}")
+    if args.sync_batchnorm and not args.distributed:
+        raise UsageError("--sync-batchnorm applies to --distributed training")
 
 
 def _recipe(args: argparse.Namespace) -> dict[str, Any]:
@@ -257,32 +271,51 @@ def run(args: argparse.Namespace) -> int:
         for attribute, default in NEW_RUN_DEFAULTS.items():
             if getattr(args, attribute) is None:
                 setattr(args, attribute, default)
-    with _open_run(args) as run_dir:
-        return _train(args, run_dir)
+    communicator = _start_distributed(args) if args.distributed else None
+    try:
+        if communicator is None or communicator.is_root:  # rank 0 alone opens, reads and writes the run
+            with _open_run(args) as run_dir:
+                return _train(args, run_dir, communicator)
+        return _train(args, None, communicator)
+    except ChainruleError as error:
+        if communicator is None or communicator.size == 1:
+            raise
+        from ..distributed.runtime import fail_job  # every rank must stop, or the others wait forever
+
+        fail_job(communicator, f"chainrule train: error: {error}", 2 if isinstance(error, UsageError) else 1)
+        raise  # not reached
 
 
-def _train(args: argparse.Namespace, run: RunDir) -> int:
-    config = run.config
+def _train(args: argparse.Namespace, run: RunDir | None, communicator: Any = None) -> int:
+    """Train the run in ``run``; with ``--distributed``, ``run`` is rank 0's and None elsewhere."""
+    config = run.config if run is not None else None
+    if communicator is not None:
+        config = broadcast_from_root(communicator, config)
     settings = config["training"]
     net = build_model(config, rng=settings["seed"], backend=args.backend)
     optimizer = make_optimizer(settings["optimizer"], settings["lr"], weight_decay=settings.get("weight_decay", 0.0))
     settings["lr"] = optimizer.lr
-    history = run.restore(net, optimizer)  # empty for a new run; the schedule sets the rate of every epoch
-    if history and len(history) >= settings["epochs"]:
-        print(f"{run.path} already has {len(history)} epochs; ask for more with --epochs", file=sys.stderr)
+    # Empty for a new run; the schedule sets the rate of every epoch. The other ranks receive rank
+    # 0's weights, optimizer state and history from the trainer.
+    history = run.restore(net, optimizer) if run is not None else History()
+    done = len(history) if communicator is None else broadcast_from_root(communicator, len(history))
+    if done and done >= settings["epochs"]:
+        if run is not None:
+            print(f"{run.path} already has {done} epochs; ask for more with --epochs", file=sys.stderr)
         return 0
-    (x_train, t_train), (x_test, t_test) = load_dataset(
-        config["dataset"], args, flatten=config["model"] not in IMAGE_MODELS, dtype=config["dtype"]
-    )
+    (x_train, t_train), (x_test, t_test) = _load_data_in_turn(config, args, communicator)
     if settings.get("limit"):
         x_train, t_train = x_train[: settings["limit"]], t_train[: settings["limit"]]
     (x_train, t_train), validation = split_validation(x_train, t_train, settings.get("validation_split", 0.0))
+    if args.sync_batchnorm:
+        synchronize_batch_norm(net, communicator)
     trainer = Trainer(
         net, optimizer, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
         lr_schedule=make_schedule(settings["schedule"], settings["lr"], settings["epochs"]), verbose=args.verbose,
+        communicator=communicator,
     )
-    if args.verbose:
-        action = f"resuming at epoch {len(history) + 1}" if history else "training"
+    if args.verbose and run is not None:
+        action = f"resuming at epoch {done + 1}" if done else "training"
         sizes = " / ".join(f"{n} {part}" for n, part in
                            ((len(x_train), "train"), (len(validation[0]), "validation"), (len(x_test), "test")) if n)
         print(f"{action}: {config['model']} {config['hidden_sizes']} on {config['dataset']} ({sizes}) "
@@ -292,7 +325,9 @@ def _train(args: argparse.Namespace, run: RunDir) -> int:
     history = trainer.fit(x_train, t_train, validation_data=validation if len(validation[0]) else None,
                           history=history, run_dir=run)
     elapsed = time.perf_counter() - started
-    test_loss, test_acc = evaluate(net, net.xp.asarray(x_test), net.xp.asarray(t_test))
+    test_loss, test_acc = evaluate(net, net.xp.asarray(x_test), net.xp.asarray(t_test), communicator=communicator)
+    if run is None:  # not rank 0: it reports and draws
+        return 0
     summary = {"test_acc": test_acc, "test_loss": test_loss, "epochs": len(history), "seconds": elapsed,
                "best_epoch": run.best.get("epoch")}
     best = f"; best validation loss at epoch {run.best['epoch']} ({BEST})" if run.best else ""
@@ -302,6 +337,40 @@ def _train(args: argparse.Namespace, run: RunDir) -> int:
         print(json.dumps(summary))
     _write_figures(run.path, history, config, args.verbose)
     return 0
+
+
+# -- --distributed ------------------------------------------------------------------------------
+
+
+def _start_distributed(args: argparse.Namespace) -> Any:
+    """The communicator of an ``mpiexec`` job, set up so the job behaves as one program.
+
+    A failing rank ends the job; each rank gets its share of the cores' BLAS threads; only rank 0
+    prints (the others' standard output goes nowhere; errors still reach standard error).
+    """
+    from ..distributed import Communicator, abort_on_failure, set_blas_threads
+
+    communicator = Communicator()
+    abort_on_failure(communicator)
+    threads = set_blas_threads(communicator)
+    processes = communicator.processes()
+    if not communicator.is_root:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    elif args.verbose:
+        each = f"{threads} BLAS thread{'s' if threads != 1 else ''} each" if threads else "BLAS threads not limited"
+        where = ", ".join(f"{rank}: pid {pid} on {host}" for rank, (host, pid) in enumerate(processes))
+        print(f"distributed: {communicator.size} ranks, {each} (ranks {where})", flush=True)
+    return communicator
+
+
+def _load_data_in_turn(config: dict[str, Any], args: argparse.Namespace, communicator: Any) -> Any:
+    """Rank 0 loads (and downloads, if need be) first; the others then read what it cached."""
+    flatten, dtype = config["model"] not in IMAGE_MODELS, config["dtype"]
+    if communicator is None:
+        return load_dataset(config["dataset"], args, flatten=flatten, dtype=dtype)
+    data = load_dataset(config["dataset"], args, flatten=flatten, dtype=dtype) if communicator.is_root else None
+    communicator.barrier()
+    return data if data is not None else load_dataset(config["dataset"], args, flatten=flatten, dtype=dtype)
 
 
 def _write_figures(run_dir: Path, history: Any, config: dict[str, Any], verbose: int) -> None:

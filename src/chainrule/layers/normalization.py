@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 from ..backend import Array, array_module
 from ..errors import ConfigError, ShapeError
 from .base import Layer, check_input_dtype, check_parameter_dtype
+
+BatchMean = Callable[..., tuple]
+
+
+def local_batch_mean(axes: tuple[int, ...], *arrays: Array, gradients: bool = False) -> tuple[Array, ...]:
+    """The mean of each array over ``axes`` of this process's batch (kept dims).
+
+    ``gradients`` says the arrays are gradients of a loss averaged over this batch; it matters
+    only to a mean over several processes' batches, whose losses are averaged over other sizes.
+    """
+    return tuple(a.mean(axis=axes, keepdims=True) for a in arrays)
 
 
 class BatchNormalization(Layer):
@@ -26,6 +38,10 @@ class BatchNormalization(Layer):
     updated in place. They start at 0 and 1; the textbook starts the variance at 0, which makes
     an untrained layer in eval mode divide by ``sqrt(eps)``. ``eps`` is 1e-6: the textbook
     writes ``10e-7``, which is 1e-6.
+
+    ``batch_mean`` takes every batch mean of the training-mode forward and backward passes:
+    this process's batch by default; :func:`chainrule.distributed.synchronize_batch_norm`
+    replaces it by a mean over every rank's shard of the global batch.
     """
 
     def __init__(
@@ -67,6 +83,7 @@ class BatchNormalization(Layer):
         self.xn: Array = None
         self.std: Array = None
         self.used_batch_stats = True
+        self.batch_mean: BatchMean = local_batch_mean
 
     # Textbook attribute names, as views of the dicts.
     @property
@@ -110,16 +127,18 @@ class BatchNormalization(Layer):
         if self.training:
             # One sample's statistics normalise it to beta with a zero gradient, and an empty
             # batch's are NaN and would poison the running averages; PyTorch refuses both too.
+            # (Statistics synchronised over several processes' batches check the global count.)
             values_per_feature = x.size // max(x.shape[1], 1)
-            if values_per_feature < (1 if self.allow_single_sample else 2):
+            smallest = 1 if self.allow_single_sample else 2
+            if values_per_feature < smallest and self.batch_mean is local_batch_mean:
                 raise ShapeError(
                     f"{self.name}.forward: training mode needs more than 1 value per feature to "
                     f"take batch statistics, got x of shape {x.shape} ({values_per_feature}); "
                     "use eval() for single samples"
                 )
-            mean = x.mean(axis=axes, keepdims=True)
+            (mean,) = self.batch_mean(axes, x)
             centred = x - mean
-            var = (centred * centred).mean(axis=axes, keepdims=True)
+            (var,) = self.batch_mean(axes, centred * centred)
             for name, batch_value in (("running_mean", mean), ("running_var", var)):
                 running = self.buffers[name]
                 running *= self.momentum
@@ -142,4 +161,5 @@ class BatchNormalization(Layer):
         dxn = self.params["gamma"].reshape(shape) * dout
         if not self.used_batch_stats:
             return dxn / self.std
-        return (dxn - dxn.mean(axis=axes, keepdims=True) - xn * (dxn * xn).mean(axis=axes, keepdims=True)) / self.std
+        mean_dxn, mean_dxn_xn = self.batch_mean(axes, dxn, dxn * xn, gradients=True)
+        return (dxn - mean_dxn - xn * mean_dxn_xn) / self.std

@@ -18,20 +18,29 @@ def predict_labels(net: Any, x: Array, batch_size: int = 1000) -> np.ndarray:
     return np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64)
 
 
-def evaluate(net: Any, x: Array, t: Array, batch_size: int = 1000) -> tuple[float, float]:
-    """Mean loss and accuracy of ``net`` on ``(x, t)`` in inference mode (no L2 term)."""
+def evaluate(net: Any, x: Array, t: Array, batch_size: int = 1000, communicator: Any = None) -> tuple[float, float]:
+    """Mean loss and accuracy of ``net`` on ``(x, t)`` in inference mode (no L2 term).
+
+    With a ``communicator`` (:mod:`chainrule.distributed`) each rank evaluates its own shard and
+    the sums are added up across ranks: every rank gets the whole dataset's figures.
+    """
     check_batch_size(batch_size, "evaluate")
     check_same_length(x, t, "evaluate")
     n = len(x)
     if n == 0:
         raise ConfigError("evaluate: the dataset is empty: expected at least 1 sample, got 0")
+    if communicator is not None:
+        shard = communicator.shard(n)
+        x, t = x[shard], t[shard]
     total_loss, correct = 0.0, 0
-    for i in range(0, n, batch_size):
+    for i in range(0, len(x), batch_size):
         xb, tb = x[i : i + batch_size], t[i : i + batch_size]
         scores = net.predict(xb)
         total_loss += float(net.last_layer.forward(scores, net.xp.asarray(tb))) * len(xb)
         labels = tb if np.ndim(tb) == 1 else tb.argmax(axis=1)
         correct += int((to_numpy(scores.argmax(axis=1)) == to_numpy(labels)).sum())
+    if communicator is not None:
+        total_loss, correct = communicator.sum(total_loss, correct)
     return total_loss / n, correct / n
 
 

@@ -4,6 +4,11 @@ Reproducible by construction: the order of the samples in epoch ``e`` and every 
 drawn in it come from generators seeded with ``(seed, e)``, so a run resumed at epoch ``e``
 continues exactly as the uninterrupted run would have. Given a :class:`~chainrule.rundir.RunDir`,
 ``fit`` resumes from its checkpoint and checkpoints every epoch into it.
+
+Data-parallel on MPI: given a ``communicator`` (:mod:`chainrule.distributed`), every rank runs
+this same loop on its shard of each global mini-batch, and the optimizer is wrapped so that its
+update averages the gradients over the ranks first. ``batch_size`` stays the global batch. Only
+rank 0 is given the run directory: it restores, and the trainer sends its state to the others.
 """
 
 from __future__ import annotations
@@ -17,6 +22,14 @@ from tqdm import tqdm
 
 from ..backend import Array, to_numpy
 from ..checks import check_positive_int, check_same_length, is_integer
+from ..distributed.batchnorm import check_batch_norm_shards
+from ..distributed.communicator import broadcast_from_root
+from ..distributed.optimizer import (
+    average_buffers,
+    broadcast_optimizer_state,
+    broadcast_parameters,
+    create_multi_node_optimizer,
+)
 from ..errors import ConfigError, NonFiniteError
 from .evaluation import evaluate
 from .health import DIVERGENCE_FACTOR, DivergenceGuard, check_finite_data, check_finite_start, diagnose_nonfinite, named
@@ -38,6 +51,9 @@ class Trainer:
     ``fit`` refuses data holding NaN or inf, and stops with a
     :class:`~chainrule.errors.DivergenceError` naming the cause when a step's loss is not finite
     or exceeds ``divergence_factor`` times the first step's (see :mod:`chainrule.training.health`).
+
+    ``communicator``: train data-parallel over its ranks (see the module docstring); only rank 0
+    prints, every rank returns the same history and ends with the same weights.
     """
 
     divergence_factor: float = DIVERGENCE_FACTOR
@@ -53,6 +69,7 @@ class Trainer:
         lr_schedule: Schedule | None = None,
         verbose: int = 1,
         eval_batch_size: int = 1000,
+        communicator: Any = None,
     ) -> None:
         for label, value in (("epochs", epochs), ("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
             check_positive_int(value, label, "Trainer")
@@ -61,6 +78,10 @@ class Trainer:
         self.net, self.optimizer = net, optimizer
         self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
         self.lr_schedule, self.verbose, self.eval_batch_size = lr_schedule, verbose, eval_batch_size
+        self.communicator = communicator
+        if communicator is not None:
+            self.optimizer = create_multi_node_optimizer(optimizer, communicator)
+            self.verbose = verbose if communicator.is_root else 0
 
     def fit(
         self,
@@ -87,6 +108,8 @@ class Trainer:
             raise ConfigError("Trainer.fit: x_train is empty: expected at least 1 training sample, got 0")
         if (x_test is None) != (t_test is None):
             raise ConfigError("Trainer.fit: give both x_test and t_test, or neither")
+        if self.communicator is not None:
+            check_batch_norm_shards(self.net, self.communicator, len(x_train), self.batch_size)
         if run_dir is not None and history is None:
             history = run_dir.restore(self.net, self.optimizer)
         history = history if history is not None else History()
@@ -110,13 +133,17 @@ class Trainer:
         check_finite_data(arrays, "Trainer.fit")
         check_finite_start(self.net, self.optimizer, "Trainer.fit")
         self._guard = DivergenceGuard(self.divergence_factor)
+        if self.communicator is not None:
+            history = self._continue_rank0(history)
         for epoch in range(len(history), self.epochs):
             started = time.perf_counter()
             lr = self._set_learning_rate(epoch)
             train_loss, train_acc = self._train_epoch(epoch, x_train, t_train, xp)
             metrics = {}
             for name, (x, t) in evaluated.items():
-                metrics[f"{name}_loss"], metrics[f"{name}_acc"] = evaluate(self.net, x, t, self.eval_batch_size)
+                metrics[f"{name}_loss"], metrics[f"{name}_acc"] = evaluate(
+                    self.net, x, t, self.eval_batch_size, self.communicator
+                )
             history.append(
                 epoch=epoch + 1, train_loss=train_loss, train_acc=train_acc, **metrics,
                 lr=lr, seconds=time.perf_counter() - started,
@@ -135,7 +162,7 @@ class Trainer:
         return float(self.optimizer.lr)
 
     def _train_epoch(self, epoch: int, x: Array, t: Array, xp: Any) -> tuple[float, float]:
-        net, n = self.net, len(x)
+        net, n, comm = self.net, len(x), self.communicator
         order = xp.asarray(np.random.default_rng([self.seed, epoch]).permutation(n))
         self._reseed_layers(epoch)
         net.train()
@@ -146,6 +173,12 @@ class Trainer:
         with bar:
             for step in range(steps):
                 index = order[step * self.batch_size : (step + 1) * self.batch_size]
+                if comm is not None:  # this rank's shard of the global batch
+                    index = index[comm.shard(len(index))]
+                    if len(index) == 0:  # a last batch smaller than the number of ranks
+                        self.optimizer.update(net.params, None, samples=0)
+                        bar.update(1)
+                        continue
                 xb, tb = x[index], t[index]
                 where = f"training stopped at epoch {epoch + 1}, step {step + 1}"
                 try:
@@ -153,22 +186,43 @@ class Trainer:
                 except NonFiniteError:
                     raise diagnose_nonfinite(net, self.optimizer, where, "the loss is NaN or inf") from None
                 self._guard.check(float(net.last_loss), net, self.optimizer, where)  # before the update
-                self.optimizer.update(net.params, grads)
+                if comm is not None:
+                    self.optimizer.update(net.params, grads, samples=len(index))
+                else:
+                    self.optimizer.update(net.params, grads)
                 losses.append(net.last_loss * len(index))
                 labels = tb if tb.ndim == 1 else tb.argmax(axis=1)
                 hits.append((net.last_scores.argmax(axis=1) == labels).sum())
                 if step % 50 == 0 or step == steps - 1:
                     bar.set_postfix_str(f"loss {float(net.last_loss):.4f}")
                 bar.update(1)
-        total_loss = float(to_numpy(xp.stack([xp.asarray(v, dtype=xp.float64) for v in losses]).sum()))
-        correct = int(to_numpy(xp.stack([xp.asarray(v) for v in hits]).sum()))
+        total_loss = float(to_numpy(xp.stack([xp.asarray(v, dtype=xp.float64) for v in losses]).sum())) if losses else 0.0
+        correct = int(to_numpy(xp.stack([xp.asarray(v) for v in hits]).sum())) if hits else 0
+        if comm is not None:
+            total_loss, correct = comm.sum(total_loss, correct)
+            average_buffers(net, comm)  # per-rank batch-norm running statistics -> one model
         return total_loss / n, correct / n
+
+    def _continue_rank0(self, history: History) -> History:
+        """Every rank goes on from rank 0's weights, optimizer state and history.
+
+        Rank 0 alone reads a checkpoint to resume (and ranks may have built their networks from
+        different seeds), so its state is the one every rank starts from, whatever number of
+        ranks wrote the checkpoint.
+        """
+        comm = self.communicator
+        broadcast_parameters(self.net, comm)
+        broadcast_optimizer_state(self.optimizer.optimizer, self.net.params, comm)
+        return History.from_dict(broadcast_from_root(comm, history.as_dict()))
 
     def _reseed_layers(self, epoch: int) -> None:
         """Give every random layer (dropout) a generator seeded by (seed, epoch, position)."""
+        # Ranks draw from streams of their own: one shared stream would give the samples at the
+        # same place in every shard the same dropout mask.
+        rank = [self.communicator.rank] if self.communicator is not None and self.communicator.size > 1 else []
         for position, layer in enumerate(self.net.layers.values()):
             if hasattr(layer, "rng"):
-                layer.rng = np.random.default_rng([self.seed, epoch, position])
+                layer.rng = np.random.default_rng([self.seed, epoch, position, *rank])
 
     def _summary(self, history: History) -> str:
         row = history.last()
