@@ -39,6 +39,10 @@ class CheckpointError(ChainruleError, ValueError):
     """A checkpoint or state dict does not match the model it is loaded into."""
 
 
+class UnsafePickleError(CheckpointError):
+    """A pickle asks to build something other than arrays and plain containers; it was not run."""
+
+
 class MissingExtraError(ChainruleError, ImportError):
     """An optional dependency (an extra such as ``plot``) is needed for this and is not installed."""
 

@@ -22,7 +22,7 @@ from typing import NoReturn, Sequence
 from .. import __version__
 from ..errors import ChainruleError, UsageError
 
-COMMANDS = ["train", "evaluate", "demo", "graph", "explain", "gradcheck", "bench"]
+COMMANDS = ["train", "evaluate", "demo", "graph", "explain", "gradcheck", "bench", "book"]
 
 DESCRIPTION = """\
 chainrule: neural networks as the error backpropagation method explains them.
@@ -35,6 +35,7 @@ examples:
   chainrule graph apple-orange --trace   the chain rule step by step; writes apple-orange.svg
   chainrule explain apple-orange  an interactive page: watch the forward and backward pass
   chainrule gradcheck             backprop vs numerical gradients of TwoLayerNet
+  chainrule book train_neuralnet.py   a script of the book, unchanged, on chainrule (from ch05/)
   chainrule COMMAND --help        options of one command
 """
 

@@ -52,6 +52,8 @@ class BatchNormalization(Layer):
         running_mean: Array | None = None,
         running_var: Array | None = None,
         eps: float = 1e-6,
+        *,
+        allow_single_sample: bool = False,
     ) -> None:
         super().__init__()
         if getattr(gamma, "ndim", 0) != 1:
@@ -76,6 +78,8 @@ class BatchNormalization(Layer):
         self.buffers["running_mean"] = running_mean
         self.buffers["running_var"] = running_var
         self.momentum, self.eps = momentum, eps
+        # The textbook trains on a batch of one (ch06's gradient check): output beta, gradient 0.
+        self.allow_single_sample = allow_single_sample
         self.xn: Array = None
         self.std: Array = None
         self.used_batch_stats = True
@@ -125,7 +129,8 @@ class BatchNormalization(Layer):
             # batch's are NaN and would poison the running averages; PyTorch refuses both too.
             # (Statistics synchronised over several processes' batches check the global count.)
             values_per_feature = x.size // max(x.shape[1], 1)
-            if values_per_feature < 2 and self.batch_mean is local_batch_mean:
+            smallest = 1 if self.allow_single_sample else 2
+            if values_per_feature < smallest and self.batch_mean is local_batch_mean:
                 raise ShapeError(
                     f"{self.name}.forward: training mode needs more than 1 value per feature to "
                     f"take batch statistics, got x of shape {x.shape} ({values_per_feature}); "

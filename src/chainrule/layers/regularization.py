@@ -22,13 +22,19 @@ class Dropout(Layer):
     The mask is drawn from the layer's own ``numpy.random.Generator`` (``rng``: a seed or a
     generator). ``mask`` is the last mask used; set ``fixed_mask`` (booleans, True = kept) to use
     that mask on every training forward instead of drawing one, e.g. for gradient checks.
+
+    ``inverted=False`` gives the textbook's convention instead (for ``chainrule.book``): kept units
+    pass unscaled while training and eval mode multiplies by ``1 - p``.
     """
 
-    def __init__(self, dropout_ratio: float = 0.5, *, rng: int | np.random.Generator | None = None) -> None:
+    def __init__(
+        self, dropout_ratio: float = 0.5, *, rng: int | np.random.Generator | None = None, inverted: bool = True
+    ) -> None:
         super().__init__()
         if not 0 <= dropout_ratio < 1:
             raise ConfigError(f"Dropout: dropout_ratio must be in [0, 1), got {dropout_ratio}")
         self.dropout_ratio = dropout_ratio
+        self.inverted = inverted
         self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         self.fixed_mask: Any = None
         self.mask: Array = None
@@ -53,11 +59,15 @@ class Dropout(Layer):
         self.x_shape = x.shape
         if not self.training:
             self.keep = None
-            return x
+            return x if self.inverted else x * (1.0 - self.dropout_ratio)
         self.mask = self._draw_mask(x)
-        self.keep = self.mask.astype(x.dtype) * (1.0 / (1.0 - self.dropout_ratio))
+        self.keep = self.mask.astype(x.dtype)
+        if self.inverted:
+            self.keep *= 1.0 / (1.0 - self.dropout_ratio)
         return x * self.keep
 
     def backward(self, dout: Array) -> Array:
         self._check_dout(dout, self._require_forward(self.x_shape))
-        return dout if self.keep is None else dout * self.keep
+        if self.keep is None:
+            return dout if self.inverted else dout * (1.0 - self.dropout_ratio)
+        return dout * self.keep

@@ -8,6 +8,8 @@ names them (``W1``, ``b1``, ``W2`` ...) and exposes them through a live ``params
 from __future__ import annotations
 
 import math
+import os
+import pickle
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
@@ -15,11 +17,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import restricted_pickle
 from ..backend import Array, array_module, to_numpy
+from ..checkpoint import atomic_write_bytes
 from ..checks import check_batch_size, check_same_length
 from ..errors import CheckpointError, ConfigError, ConfigTypeError, ShapeError
 from ..gradients import numerical_gradient
-from ..layers import Layer, LossLayer, SoftmaxWithLoss
+from ..layers import Dropout, Layer, LossLayer, SoftmaxWithLoss
 from ..layers.base import check_input_dtype, check_parameter_dtype
 
 
@@ -333,3 +337,33 @@ class Sequential:
             target = view[key]
             target[...] = array_module(target).asarray(value, dtype=target.dtype)
         return LoadResult(missing, unexpected)
+
+    # -- the book's weight files ----------------------------------------------------------
+
+    def load_params(self, file_name: str | os.PathLike = "params.pkl") -> None:
+        """Load the book's weight file (a pickled dict ``W1, b1, ...`` of arrays) into this network.
+
+        Read with :mod:`chainrule.restricted_pickle`, so a file that asks to run code is refused.
+        Every parameter must be present with its shape; buffers (batch-norm statistics) are kept.
+        The book trains with dropout that scales at test time, so its weights expect that: the
+        network's Dropout layers switch to it (``inverted=False``), as the book's code computes.
+        """
+        params = restricted_pickle.load_file(file_name)
+        if not isinstance(params, Mapping):
+            raise CheckpointError(f"{file_name}: expected a dict of parameter arrays, got {type(params).__name__}")
+        missing = [key for key in self.params if key not in params]
+        unexpected = [key for key in params if key not in self.params]
+        if missing or unexpected:
+            raise CheckpointError(
+                f"{file_name} does not match {type(self).__name__}: missing parameters {missing}, "
+                f"unexpected parameters {unexpected}"
+            )
+        self.load_state_dict(params, strict=False)
+        for layer in self.layers.values():
+            if isinstance(layer, Dropout):
+                layer.inverted = False
+
+    def save_params(self, file_name: str | os.PathLike = "params.pkl") -> None:
+        """Write the parameters in the book's format (a pickled dict of NumPy arrays), atomically."""
+        params = {key: to_numpy(self.params[key]).copy() for key in self.params}
+        atomic_write_bytes(file_name, pickle.dumps(params, protocol=4))

@@ -1,0 +1,27 @@
+"""``python -m chainrule.book SCRIPT [ARGS...]``: run one of the book's scripts on chainrule."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import ChainruleError, UsageError
+from .runner import run_script
+
+USAGE = "usage: python -m chainrule.book SCRIPT [ARGS...]   (from the book's chapter folder, e.g. ch05)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE, file=sys.stderr if not argv else sys.stdout)
+        return 2 if not argv else 0
+    try:
+        run_script(argv[0], argv[1:])
+    except ChainruleError as error:
+        print(f"chainrule.book: error: {error}", file=sys.stderr)
+        return 2 if isinstance(error, UsageError) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""The import hook that serves the book's ``common`` and ``dataset`` packages from chainrule.
+
+The book's scripts run ``sys.path.append(os.pardir)`` and then ``from common.layers import *``.
+A finder placed first on ``sys.meta_path`` answers for the two top-level names before the path
+finder can find the book's own folders; their submodules then resolve inside chainrule's
+packages (their ``__path__``), so none of the book's files is ever imported. Nothing named
+``common`` or ``dataset`` is installed: the names exist only while the hook is in place.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+
+SERVED_PACKAGES = ("common", "dataset")
+_HERE = str(Path(__file__).resolve().parent)
+
+
+class BookFinder(importlib.abc.MetaPathFinder):
+    """Finds ``common`` and ``dataset`` (the packages) in ``chainrule/book/``; nothing else."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in SERVED_PACKAGES:
+            return None  # submodules are found through the served package's __path__
+        return importlib.machinery.PathFinder.find_spec(fullname, [_HERE])
+
+
+def _served(name: str) -> bool:
+    return name.split(".", 1)[0] in SERVED_PACKAGES
+
+
+@contextmanager
+def book_imports() -> Iterator[BookFinder]:
+    """Serve the book's packages from chainrule inside the ``with`` block, then undo it.
+
+    Modules already imported under those names (e.g. the book's own, from an earlier import) are
+    set aside for the duration and put back afterwards.
+    """
+    finder = BookFinder()
+    set_aside = {name: module for name, module in sys.modules.items() if _served(name)}
+    for name in set_aside:
+        del sys.modules[name]
+    sys.meta_path.insert(0, finder)
+    try:
+        yield finder
+    finally:
+        if finder in (sys.meta_path or ()):  # sys.meta_path is None during interpreter shutdown
+            sys.meta_path.remove(finder)
+        for name in [name for name in sys.modules if _served(name)]:
+            del sys.modules[name]
+        sys.modules.update(set_aside)
+

@@ -1,0 +1,26 @@
+"""``chainrule book SCRIPT [ARGS...]``: run one of the book's scripts on chainrule."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..book import run_script
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "book",
+        help="run a script of Deep Learning from Scratch unchanged, on chainrule",
+        description="Run one of the book's scripts as `python SCRIPT` would, from its chapter folder, "
+        "with its `common.*` and `dataset.*` imports served by chainrule (even inside the book's own "
+        "tree) and its weight pickles read without running code. Same as `python -m chainrule.book`.",
+        epilog="example: cd deep-learning-from-scratch/ch05 && chainrule book train_neuralnet.py",
+    )
+    parser.add_argument("script", help="the book's script, e.g. train_neuralnet.py")
+    parser.add_argument("script_args", nargs=argparse.REMAINDER, help="arguments passed on to the script")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    run_script(args.script, args.script_args)
+    return 0
