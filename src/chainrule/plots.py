@@ -43,8 +43,9 @@ def new_figure(width: float, height: float, **options: Any) -> Any:
     return figure
 
 
-def plot_learning_curve(history: Any, path: str | os.PathLike, title: str = "") -> None:
-    """Loss (left) and accuracy (right) per epoch: train, and validation and test where measured."""
+def plot_learning_curve(history: Any, path: str | os.PathLike, title: str = "") -> Any:
+    """Loss (left) and accuracy (right) per epoch: train, and validation and test where measured;
+    the epoch kept in best.npz circled. Returns the figure (saved to ``path``)."""
     figure = new_figure(10, 4, dpi=100, layout="constrained")
     loss_ax, acc_ax = figure.subplots(1, 2)
     epochs = history.epoch
@@ -55,13 +56,13 @@ def plot_learning_curve(history: Any, path: str | os.PathLike, title: str = "") 
         if not np.all(np.isnan(loss)):
             loss_ax.plot(epochs, loss, marker, label="validation" if name == "val" else name)
             acc_ax.plot(epochs, 100 * np.asarray(acc), marker, label="validation" if name == "val" else name)
-    watched = history.val_acc if not np.all(np.isnan(history.val_acc)) else history.test_acc
-    if not np.all(np.isnan(watched)):
-        best = int(np.nanargmax(watched))
-        acc_ax.annotate(
-            f"best {100 * watched[best]:.2f}%", (epochs[best], 100 * watched[best]),
-            textcoords="offset points", xytext=(0, -16), ha="center",
-        )
+    if not np.all(np.isnan(history.val_loss)):
+        # The epoch best.npz keeps: the lowest validation loss (the rule chainrule.rundir applies).
+        best = int(np.nanargmin(history.val_loss))
+        loss_ax.plot(epochs[best], history.val_loss[best], "o", markersize=14, markerfacecolor="none",
+                     color="black", label=f"best.npz (epoch {epochs[best]})")
+        acc_ax.plot(epochs[best], 100 * history.val_acc[best], "o", markersize=14, markerfacecolor="none",
+                    color="black", label=f"best.npz: {100 * history.val_acc[best]:.2f}%")
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     for ax in (loss_ax, acc_ax):
@@ -72,6 +73,7 @@ def plot_learning_curve(history: Any, path: str | os.PathLike, title: str = "") 
     if title:
         figure.suptitle(title)
     figure.savefig(path)
+    return figure
 
 
 def plot_confusion_matrix(matrix: np.ndarray, path: str | os.PathLike, class_names: Sequence[str], title: str = "") -> None:
