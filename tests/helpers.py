@@ -50,3 +50,11 @@ def check_no_mutation(layer: Any, inputs: Sequence[Any], dout: Any = None) -> No
     for before, after in zip(snapshots, inputs):
         np.testing.assert_array_equal(before, after)
     np.testing.assert_array_equal(dout_before, dout)
+
+
+def train_small_cli(data_dir, run_dir, *extra: str) -> int:
+    """`chainrule train` on a fake dataset: a tiny MLP, quick enough to run many times in a test."""
+    from chainrule.cli.main import main
+
+    return main(["train", "--data-dir", str(data_dir), "--no-verify", "--no-download", "--output-dir", str(run_dir),
+                 "--hidden-sizes", "8", "--batch-size", "16", "-v", "2", *extra])

@@ -8,19 +8,11 @@ import numpy as np
 import pytest
 
 from chainrule.cli.main import main
+from helpers import train_small_cli
 from chainrule.data import write_fake_dataset
 
 
-@pytest.fixture
-def data_dir(tmp_path):
-    directory = tmp_path / "data"
-    write_fake_dataset(directory, train_size=60, test_size=20)
-    return directory
-
-
-def train(data_dir, run_dir, *extra):
-    return main(["train", "--data-dir", str(data_dir), "--no-verify", "--no-download", "--output-dir", str(run_dir),
-                 "--hidden-sizes", "8", "--batch-size", "16", "-v", "2", *extra])
+train = train_small_cli  # the test files' short name for it
 
 
 def test_train_writes_a_complete_run_directory(data_dir, tmp_path, capsys):

@@ -20,7 +20,7 @@ import pytest
 import chainrule
 from chainrule.checkpoint import CHECKPOINT, Checkpoint, encode_checkpoint, read_checkpoint, save_checkpoint
 from chainrule.cli.main import main
-from chainrule.data import write_fake_dataset
+from helpers import train_small_cli
 from chainrule.errors import CheckpointError, NonFiniteError, RunDirError
 from chainrule.models import build_model, model_config
 from chainrule.optimizers import SGD, Adam
@@ -47,16 +47,7 @@ def _data(n: int = 40, seed: int = 0):
     return rng.standard_normal((n, 784)), rng.integers(0, 10, n)
 
 
-@pytest.fixture
-def data_dir(tmp_path):
-    directory = tmp_path / "data"
-    write_fake_dataset(directory, train_size=60, test_size=20)
-    return directory
-
-
-def train(data_dir, run_dir, *extra):
-    return main(["train", "--data-dir", str(data_dir), "--no-verify", "--no-download", "--output-dir", str(run_dir),
-                 "--hidden-sizes", "8", "--batch-size", "16", "-v", "2", *extra])
+train = train_small_cli  # the test files' short name for it
 
 
 # -- the library: Trainer with a RunDir ------------------------------------------------------------
