@@ -58,3 +58,17 @@ def train_small_cli(data_dir, run_dir, *extra: str) -> int:
 
     return main(["train", "--data-dir", str(data_dir), "--no-verify", "--no-download", "--output-dir", str(run_dir),
                  "--hidden-sizes", "8", "--batch-size", "16", "-v", "2", *extra])
+
+
+class numba_disabled:
+    """Within the block, nothing is compiled: every layer and update runs its array formulation."""
+
+    def __enter__(self) -> None:
+        from chainrule import jit
+
+        self.saved, jit._numba = jit._numba, False
+
+    def __exit__(self, *exc: Any) -> None:
+        from chainrule import jit
+
+        jit._numba = self.saved

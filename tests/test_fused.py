@@ -8,8 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from chainrule import fused
+from chainrule import fused, jit
 from chainrule.optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
+from helpers import numba_disabled
 
 OPTIMIZERS = {
     "sgd": lambda: SGD(0.1),
@@ -33,28 +34,18 @@ def run_both(make, dtype, steps=3):
     for _ in range(steps):
         grads = {key: rng.standard_normal(shape).astype(dtype) for key, shape in SHAPES.items()}
         compiled_optimizer.update(compiled, grads)
-        with array_path():
+        with numba_disabled():
             plain_optimizer.update(plain, grads)
     return compiled, plain
 
 
-class array_path:
-    """Within the block, updates run on whole arrays, as without numba."""
-
-    def __enter__(self):
-        self.saved, fused._numba = fused._numba, False
-
-    def __exit__(self, *exc):
-        fused._numba = self.saved
-
-
-needs_numba = pytest.mark.skipif(not fused.compiled_available(), reason="numba not installed, or CHAINRULE_NUMBA=0")
+needs_numba = pytest.mark.skipif(not jit.compiled_available(), reason="numba not installed, or CHAINRULE_NUMBA=0")
 
 
 @needs_numba
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_compiled_float64_is_bit_identical_to_the_array_path(name):
-    assert SHAPES["W"][0] * SHAPES["W"][1] >= fused._MIN_COMPILED_SIZE
+    assert SHAPES["W"][0] * SHAPES["W"][1] >= jit.MIN_COMPILED_SIZE
     compiled, plain = run_both(OPTIMIZERS[name], np.float64)
     for key in SHAPES:
         np.testing.assert_array_equal(compiled[key], plain[key], err_msg=key)
@@ -73,7 +64,7 @@ def test_a_rule_that_rebinds_instead_of_updating_in_place_is_refused():
         param = param - lr * grad
         return (param,)
 
-    with array_path(), pytest.raises(AssertionError, match="in place"):
+    with numba_disabled(), pytest.raises(AssertionError, match="in place"):
         fused.apply_rule(bad_rule, np.zeros(3), np.ones(3), (), (0.1,))
 
 

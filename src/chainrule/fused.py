@@ -13,61 +13,26 @@ updating ``param``, ``m`` and ``v`` in place. Given single numbers, the same tex
 element; :func:`apply_rule` compiles it that way with numba (when installed) into a loop that
 reads and writes every element once. (CuPy runs the rule on whole arrays: ``cupy.fuse`` either
 refused these rules or, for Nesterov's, silently computed something else in CuPy 14.2.)
-The compiled loop runs on one thread: a second numba (OpenMP) thread pool left spinning beside
-OpenBLAS's made the next matrix products 20x slower on two cores, far more than a second thread
-gains on a pass bounded by memory. Both evaluate the same operations in
-the same order, so float64 results are bit-identical; for float32 the compiled loop keeps its
+Both evaluate the same operations in the same order, so float64 results are bit-identical; for float32 the compiled loop keeps its
 intermediate values in float64 and rounds each stored value once (the array path rounds after
 every operation), a difference at float32's last digit.
 
-numba is imported the first time a NumPy array is updated, never at ``import chainrule``:
-it costs about half a second, which a learner running ``chainrule demo apple`` should not pay.
-``CHAINRULE_NUMBA=0`` (or a missing numba) selects the array path everywhere.
+Whether loops are compiled at all is decided in :mod:`chainrule.jit` (numba installed, and
+``CHAINRULE_NUMBA`` not ``0``).
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable
-from typing import Any
 
-import numpy as np
-
+from . import jit
 from .backend import Array
 
-__all__ = ["apply_rule", "compiled_available"]
+__all__ = ["apply_rule"]
 
 Rule = Callable[..., tuple[Array, ...]]
 
-# Below this many elements an array stays in cache and NumPy's passes over it cost microseconds:
-# not worth the compilation (about a second per rule and dtype, in every new process).
-_MIN_COMPILED_SIZE = 1 << 16
 _kernels: dict[tuple[Rule, int], Callable[..., None]] = {}
-_numba: Any = None  # the module, once imported; False when unavailable or disabled
-_lock = threading.Lock()
-
-
-def _load_numba() -> Any:
-    global _numba
-    if _numba is None:
-        with _lock:
-            if _numba is None:
-                if os.environ.get("CHAINRULE_NUMBA", "1").strip() in ("0", "false", "no", "off"):
-                    _numba = False
-                else:
-                    try:
-                        import numba
-                    except Exception:  # not installed, or an incompatible NumPy
-                        _numba = False
-                    else:
-                        _numba = numba
-    return _numba
-
-
-def compiled_available() -> bool:
-    """True when numba is installed and not disabled: NumPy updates then run as compiled loops."""
-    return bool(_load_numba())
 
 
 def apply_rule(rule: Rule, param: Array, grad: Array, slots: tuple[Array, ...], hyper: tuple[float, ...]) -> None:
@@ -78,12 +43,7 @@ def apply_rule(rule: Rule, param: Array, grad: Array, slots: tuple[Array, ...], 
     rule on whole arrays.
     """
     arrays = (param, grad, *slots)
-    if (
-        type(param) is np.ndarray
-        and param.size >= _MIN_COMPILED_SIZE
-        and all(type(a) is np.ndarray and a.flags.c_contiguous and a.dtype == param.dtype for a in arrays)
-        and _load_numba()
-    ):
+    if jit.use_compiled(param, *arrays) and all(a.flags.c_contiguous and a.dtype == param.dtype for a in arrays):
         kernel = _compiled(rule, len(slots))
         kernel(*(a.reshape(-1) for a in arrays), hyper)
         return
@@ -98,7 +58,7 @@ def _compiled(rule: Rule, slot_count: int) -> Callable[..., None]:
     key = (rule, slot_count)
     kernel = _kernels.get(key)
     if kernel is None:
-        numba = _numba
+        numba = jit.numba_module()
         # error_model="numpy": x / 0 gives inf or nan as NumPy does, instead of raising; without the
         # check for a zero divisor in every iteration, LLVM vectorizes the loop (10x faster here).
         element = numba.njit(rule, error_model="numpy")

@@ -16,10 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
+from .. import jit
 from ..backend import Array, array_module
 from ..errors import ConfigError, ShapeError
 from .affine import Affine
 from .base import Layer, check_input_dtype, check_parameter_dtype
+from .pool_loops import max_pool_backward, max_pool_forward
 
 
 def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: int = 0) -> int:
@@ -273,6 +277,9 @@ class Pooling(_Pool):
     textbook's signature ``Pooling(pool_h, pool_w, stride=1, pad=0)``; the usual non-overlapping
     pooling is ``Pooling(2, 2, stride=2)``. Padding is ``-inf`` (the textbook pads with 0, which
     lets the padding win the max over negative inputs).
+
+    Below is the array formulation, which CuPy runs; large NumPy inputs go through a compiled
+    loop that gives the same numbers in one pass (:mod:`.pool_loops`, when numba is installed).
     """
 
     pad_value = float("-inf")
@@ -281,20 +288,31 @@ class Pooling(_Pool):
         super().__init__(pool_h, pool_w, stride, pad)
         self.windows: Array = None
         self.out: Array = None
+        self.winner: Array = None  # where each window's maximum was, when the compiled loop ran
+        self._padded: Array = None  # the input it ran on (the gradient takes its memory layout)
 
     def forward(self, x: Array) -> Array:
         windows = self._window_view(x)
+        if jit.use_compiled(x) and x.dtype in (np.float32, np.float64):
+            # The same maximum and winner in one compiled pass (pool_loops.py says why and how fast).
+            padded = _pad(x, self.pad, self.pad_value)
+            self.out, self.winner = max_pool_forward(padded, self.pool_h, self.pool_w, self.stride, self.out_shape[2:])
+            self.windows, self._padded = windows, padded
+            return self.out
         xp = array_module(x)
         out = windows[:, :, 0, 0].copy()
         for i, j in self._offsets()[1:]:
             xp.maximum(out, windows[:, :, i, j], out=out)
         # Backward finds the winners again from these: cheaper than tracking an argmax here.
-        self.windows, self.out = windows, out
+        self.windows, self.out, self.winner = windows, out, None
         return out
 
     def backward(self, dout: Array) -> Array:
         self._require_forward(self.out)
         self._check_dout(dout, self.out_shape)
+        if self.winner is not None and type(dout) is np.ndarray and dout.dtype == self.out.dtype:
+            dx = max_pool_backward(dout, self.winner, self.pool_h, self.pool_w, self.stride, self._padded)
+            return _unpad(dx, self.pad)
         xp = array_module(dout)
         unclaimed = xp.ones(self.out_shape, dtype=bool)
 

@@ -1,0 +1,110 @@
+"""Max pooling as compiled loops over NumPy arrays: one pass forward, one pass backward.
+
+The array formulation in :class:`~chainrule.layers.conv.Pooling` (an element-wise maximum per
+window offset, then the winners found again by comparing) is the reference, and what CuPy runs.
+On NumPy it walks strided views of the input 4 times forward and about 20 times backward for a
+2x2 window; these loops read each element once and remember which one won. SimpleConvNet's
+pooling, batch 100, float32, on two cores: forward 8.4 -> 1.5 ms, backward 21 -> 1.9 ms.
+
+Same results as the array path: the winner is the first maximum in row-major order (as in
+PyTorch); a window holding a NaN outputs NaN (``np.maximum`` propagates it) and passes no
+gradient, since NaN equals nothing. Where windows do not overlap, gradients are bit-identical;
+where they overlap, an element's contributions are summed in another order.
+
+Each window geometry gets its own kernel, with ``pool_h``, ``pool_w`` and ``stride`` as
+compile-time constants: LLVM then unrolls the window and turns the comparisons into selects.
+With the sizes as run-time arguments the comparisons stayed branches, which random data
+mispredicts: 8.9 ms forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .. import jit
+
+__all__ = ["max_pool_backward", "max_pool_forward"]
+
+Kernels = tuple[Callable[..., None], Callable[..., None]]
+_kernels: dict[tuple[int, int, int], Kernels] = {}
+
+
+def winner_dtype(pool_h: int, pool_w: int) -> type:
+    """Index of the winning element within its window; ``pool_h * pool_w`` means "none" (NaN)."""
+    return np.uint8 if pool_h * pool_w < 255 else np.int32
+
+
+def max_pool_forward(x: np.ndarray, pool_h: int, pool_w: int, stride: int, out_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``(out, winner)`` for the (already padded) ``x`` ``(N, C, H, W)``: the max of each window and where it was.
+
+    Both come out in ``x``'s memory order (sample by sample, or channel by channel as a
+    convolution's output is), so the loop reads and writes sequentially.
+    """
+    forward, _ = _compiled(pool_h, pool_w, stride)
+    by_channel = x.strides[0] < x.strides[1]
+    order = (1, 0, 2, 3) if by_channel else (0, 1, 2, 3)
+    shape = tuple((*x.shape[:2], *out_hw)[axis] for axis in order)
+    out, winner = np.empty(shape, dtype=x.dtype), np.empty(shape, dtype=winner_dtype(pool_h, pool_w))
+    forward(x.transpose(order), out, winner)  # loops over the first two axes in memory order
+    return out.transpose(order), winner.transpose(order)
+
+
+def max_pool_backward(dout: np.ndarray, winner: np.ndarray, pool_h: int, pool_w: int, stride: int, like: np.ndarray) -> np.ndarray:
+    """The gradient for the padded input ``like``: each window's ``dout`` added at its winner, 0 elsewhere.
+
+    The result has ``like``'s memory order (``zeros_like``), so a layer that produced ``x`` in
+    its own order gets its gradient back in that order.
+    """
+    _, backward = _compiled(pool_h, pool_w, stride)
+    dx = np.zeros_like(like, dtype=dout.dtype)
+    order = (1, 0, 2, 3) if dx.strides[0] < dx.strides[1] else (0, 1, 2, 3)
+    backward(dout.transpose(order), winner.transpose(order), dx.transpose(order))
+    return dx
+
+
+def _compiled(pool_h: int, pool_w: int, stride: int) -> Kernels:
+    key = (pool_h, pool_w, stride)
+    kernels = _kernels.get(key)
+    if kernels is None:
+        kernels = _kernels[key] = _compile(pool_h, pool_w, stride)
+    return kernels
+
+
+def _compile(pool_h: int, pool_w: int, stride: int) -> Kernels:
+    numba = jit.numba_module()
+    none = pool_h * pool_w  # no winner: the window's maximum is NaN
+
+    @numba.njit(nogil=True, error_model="numpy")
+    def forward(x, out, winner):  # type: ignore[no-untyped-def]
+        for n in range(out.shape[0]):
+            for c in range(out.shape[1]):
+                image = x[n, c]
+                for y in range(out.shape[2]):
+                    for x_ in range(out.shape[3]):
+                        top, left = y * stride, x_ * stride
+                        best = image[top, left]
+                        for i in range(pool_h):
+                            for j in range(pool_w):
+                                best = np.maximum(best, image[top + i, left + j])
+                        # The first element equal to the maximum wins; k counts the ones before it.
+                        k, found = 0, False
+                        for i in range(pool_h):
+                            for j in range(pool_w):
+                                found |= image[top + i, left + j] == best
+                                k += not found
+                        out[n, c, y, x_] = best
+                        winner[n, c, y, x_] = k
+
+    @numba.njit(nogil=True, error_model="numpy")
+    def backward(dout, winner, dx):  # type: ignore[no-untyped-def]
+        for n in range(dout.shape[0]):
+            for c in range(dout.shape[1]):
+                for y in range(dout.shape[2]):
+                    for x_ in range(dout.shape[3]):
+                        k = winner[n, c, y, x_]
+                        if k < none:
+                            dx[n, c, y * stride + k // pool_w, x_ * stride + k % pool_w] += dout[n, c, y, x_]
+
+    return forward, backward
