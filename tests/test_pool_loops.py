@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainrule import jit
-from chainrule.layers import Pooling
+from chainrule.layers import Convolution, Pooling
 from helpers import check_layer, check_no_mutation, numba_disabled
 
 pytestmark = pytest.mark.skipif(not jit.compiled_available(), reason="numba not installed, or CHAINRULE_NUMBA=0")
@@ -129,3 +129,19 @@ def test_small_inputs_stay_on_the_array_path():
     pool = Pooling(2, 2, stride=2)
     pool.forward(np.zeros((1, 1, 4, 4)))
     assert pool.winner is None
+
+
+def test_a_channel_major_dout_and_a_sample_major_one_give_the_same_convolution_gradients():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 2, 7, 7))
+    layer = Convolution(rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4), stride=1, pad=1)
+    out = layer.forward(x)
+    assert out.strides[0] < out.strides[1], "the output is expected channel by channel in memory"
+    dout = rng.standard_normal(out.shape)  # sample by sample
+    dx = layer.backward(dout)
+    grads = {k: v.copy() for k, v in layer.grads.items()}
+    dx_channel_major = layer.backward(np.ascontiguousarray(dout.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3))
+    np.testing.assert_allclose(dx_channel_major, dx, rtol=1e-14, atol=1e-14)
+    for key in grads:
+        np.testing.assert_allclose(layer.grads[key], grads[key], rtol=1e-14, atol=1e-14)
+        assert layer.grads[key].flags.c_contiguous

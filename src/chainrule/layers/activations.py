@@ -43,7 +43,7 @@ class Relu(Layer):
         keep = ~self.mask
         dtype, buffer = xp.result_type(dout, keep), self._grad_buffer
         if buffer is None or buffer.shape != keep.shape or buffer.dtype != dtype or array_module(buffer) is not xp:
-            buffer = self._grad_buffer = xp.empty(keep.shape, dtype)
+            buffer = self._grad_buffer = xp.empty_like(keep, dtype=dtype)  # x's memory order
         return xp.multiply(dout, keep, out=buffer)
 
 
