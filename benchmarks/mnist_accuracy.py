@@ -9,8 +9,14 @@ weights, batch order, optimizer and number of steps in both frameworks:
   cnn       SimpleConvNet (conv 30x5x5, pool 2, affine 100, affine 10), Adam lr 0.001, batch 100,
             --cnn-epochs shuffled epochs (not in the default job list: minutes per epoch pair)
   deep-cnn  DeepConvNet (dropout masks differ between frameworks), as cnn
+  cnn-recipe  `chainrule train --model cnn`'s recipe (Adam, cosine decay per epoch, L2 weight decay
+            on weights only, He init) on all 60,000 training images (as --validation-split 0), for
+            --recipe-epochs epochs; prints the training time until test accuracy first reaches 99%
+  cnn-cli   the command itself, `chainrule train --model cnn --validation-split 0 --epochs
+            --recipe-epochs` (chainrule only): its wall time and final test accuracy
 
-Usage:  python benchmarks/mnist_accuracy.py [--jobs textbook,fixed,default,cnn] [--seeds 0,1,2] [--cnn-epochs 4] [--json out.json]
+Usage:  python benchmarks/mnist_accuracy.py [--jobs textbook,fixed,default,cnn,cnn-recipe,cnn-cli] [--seeds 0,1,2]
+                                           [--cnn-epochs 4] [--recipe-epochs 5] [--json out.json]
 Data comes from $CHAINRULE_DATA (or the usual lookup). PyTorch is optional (pip install torch==2.13.0);
 without it the comparison columns say "skipped". Timings are wall clock on this machine.
 """
@@ -45,7 +51,15 @@ def batches_epoch(seed: int, epoch: int, n: int, batch: int = 100) -> list[np.nd
     return [order[i : i + batch] for i in range(0, n, batch)]
 
 
-EPOCHS = {"fixed": 10, "cnn": 4, "deep-cnn": 4}
+IMAGE_JOBS = ("cnn", "deep-cnn", "cnn-recipe")
+EPOCHS = {"fixed": 10, "cnn": 4, "deep-cnn": 4, "cnn-recipe": 5}
+TARGET = 0.99  # the cnn-recipe job reports the training time until test accuracy first reaches this
+
+
+def cnn_recipe() -> dict:
+    from chainrule.cli.train import RECIPES
+
+    return RECIPES["cnn"]
 
 
 def reference_net(job: str, seed: int):
@@ -58,6 +72,10 @@ def reference_net(job: str, seed: int):
         return MultiLayerNet(784, [256, 128], 10, weight_init_std="he", rng=seed, dtype=np.float32)
     if job == "cnn":
         return SimpleConvNet(rng=seed, dtype=np.float32)
+    if job == "cnn-recipe":  # as `chainrule train --model cnn` builds it
+        from chainrule.models import build_model, model_config
+
+        return build_model(model_config("cnn"), rng=seed)
     return DeepConvNet(rng=seed, dtype=np.float32)
 
 
@@ -70,14 +88,21 @@ def step_plan(job: str, seed: int, n: int) -> list[list[np.ndarray]]:
 
 def chainrule_job(job: str, seed: int) -> dict:
     from chainrule.data import load_mnist
-    from chainrule.optimizers import SGD, Adam
+    from chainrule.optimizers import SGD, Adam, make_optimizer
     from chainrule.training import evaluate
+    from chainrule.training.schedules import make_schedule
 
-    (x, t), (xt, tt) = load_mnist(flatten=job not in ("cnn", "deep-cnn"))
+    (x, t), (xt, tt) = load_mnist(flatten=job not in IMAGE_JOBS)
     net = reference_net(job, seed)
     optimizer = SGD(0.1) if job == "textbook" else Adam(0.001, torch_compatible=True)
+    if job == "cnn-recipe":
+        recipe = cnn_recipe()
+        optimizer = make_optimizer(recipe["optimizer"], recipe["lr"], weight_decay=recipe["weight_decay"])
+        schedule = make_schedule(recipe["schedule"], recipe["lr"], EPOCHS[job])
     started, epoch_seconds, epoch_accuracy = time.perf_counter(), [], []
     for epoch, steps in enumerate(step_plan(job, seed, len(x))):
+        if job == "cnn-recipe":
+            optimizer.lr = schedule(epoch)
         for layer in net.layers.values():  # dropout masks: seeded per epoch, as the Trainer does
             if hasattr(layer, "rng"):
                 layer.rng = np.random.default_rng([seed, epoch])
@@ -95,7 +120,7 @@ def torch_model(reference):
     """The same network in PyTorch, layer for layer, with the reference's initial weights."""
     import torch
 
-    modules = []
+    modules, images = [], False  # images: the data between layers is still (N, C, H, W)
     for layer in reference.layers.values():
         kind = type(layer).__name__
         if kind in ("Affine", "Convolution"):
@@ -103,11 +128,13 @@ def torch_model(reference):
             if kind == "Affine":
                 module = torch.nn.Linear(*W.shape)
                 weight = W.T  # chainrule keeps (in, out), torch (out, in)
-                if modules and not isinstance(modules[-1], (torch.nn.Linear, torch.nn.ReLU, torch.nn.Dropout)):
+                if images:
                     modules.append(torch.nn.Flatten())
+                    images = False
             else:
                 module = torch.nn.Conv2d(W.shape[1], W.shape[0], W.shape[2:], stride=layer.stride, padding=layer.pad)
                 weight = W
+                images = True
             with torch.no_grad():
                 module.weight.copy_(torch.from_numpy(np.ascontiguousarray(weight)))
                 module.bias.copy_(torch.from_numpy(b))
@@ -130,13 +157,25 @@ def torch_job(job: str, seed: int) -> dict:
 
     torch.set_num_threads(THREADS)
     torch.manual_seed(seed)
-    (x, t), (xt, tt) = load_mnist(flatten=job not in ("cnn", "deep-cnn"))
+    (x, t), (xt, tt) = load_mnist(flatten=job not in IMAGE_JOBS)
     x, t, xt = torch.from_numpy(x), torch.from_numpy(t), torch.from_numpy(xt)
     model = torch_model(reference_net(job, seed))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1) if job == "textbook" else torch.optim.Adam(model.parameters(), lr=0.001)
+    if job == "cnn-recipe":  # L2 on weights only, as chainrule's weight_decay (which skips biases)
+        recipe = cnn_recipe()
+        weights = [p for p in model.parameters() if p.ndim >= 2]
+        biases = [p for p in model.parameters() if p.ndim < 2]
+        optimizer = torch.optim.Adam([{"params": weights, "weight_decay": recipe["weight_decay"]}, {"params": biases}],
+                                     lr=recipe["lr"], eps=1e-7)
+        from chainrule.training.schedules import make_schedule
+
+        schedule = make_schedule(recipe["schedule"], recipe["lr"], EPOCHS[job])
     loss_fn = torch.nn.CrossEntropyLoss()
     started, epoch_seconds, epoch_accuracy = time.perf_counter(), [], []
-    for steps in step_plan(job, seed, len(x)):
+    for epoch, steps in enumerate(step_plan(job, seed, len(x))):
+        if job == "cnn-recipe":
+            for group in optimizer.param_groups:
+                group["lr"] = schedule(epoch)
         epoch_started = time.perf_counter()
         model.train()
         for index in steps:
@@ -153,24 +192,44 @@ def torch_job(job: str, seed: int) -> dict:
             "epoch_seconds": epoch_seconds, "epoch_accuracy": epoch_accuracy}
 
 
-def default_job(seed: int) -> dict:
+def default_job(seed: int, *options: str) -> dict:
+    """`chainrule train` itself (its default recipe, or ``options``), timed end to end.
+
+    With ``-v 0`` the command's last line is a JSON summary: the test accuracy measured after
+    training, and the training time alone (``training_seconds``, without data loading and the
+    final evaluation).
+    """
+    import contextlib
+    import io
     import tempfile
 
     from chainrule.cli.main import main
 
-    with tempfile.TemporaryDirectory() as tmp:
+    printed = io.StringIO()
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(printed):
         started = time.perf_counter()
-        code = main(["train", "--seed", str(seed), "--output-dir", tmp, "-v", "0"])
+        code = main(["train", "--seed", str(seed), "--output-dir", tmp, "-v", "0", *options])
         seconds = time.perf_counter() - started
-        metrics = json.load(open(os.path.join(tmp, "metrics.json")))
         config = json.load(open(os.path.join(tmp, "config.json")))
-    assert code == 0
-    return {"accuracy": metrics["test_acc"][-1], "seconds": seconds, "peak_mib": peak_mib(),
-            "recipe": f"{config['model']} {config['hidden_sizes']} {config['training']}"}
+    assert code == 0, printed.getvalue()
+    summary = json.loads(printed.getvalue().strip().splitlines()[-1])
+    return {"accuracy": summary["test_acc"], "seconds": seconds, "training_seconds": summary["seconds"],
+            "peak_mib": peak_mib(), "recipe": f"{config['model']} {config['hidden_sizes']} {config['training']}"}
+
+
+def time_to_target(run: dict) -> float | None:
+    """Training seconds (evaluation excluded) until the first epoch whose test accuracy reaches TARGET."""
+    elapsed = 0.0
+    for seconds, accuracy in zip(run["epoch_seconds"], run["epoch_accuracy"]):
+        elapsed += seconds
+        if accuracy >= TARGET:
+            return elapsed
+    return None
 
 
 def run_child(framework: str, job: str, seed: int) -> dict | None:
-    command = [sys.executable, __file__, "--child", framework, job, str(seed), "--cnn-epochs", str(EPOCHS["cnn"])]
+    command = [sys.executable, __file__, "--child", framework, job, str(seed), "--cnn-epochs", str(EPOCHS["cnn"]),
+               "--recipe-epochs", str(EPOCHS["cnn-recipe"])]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:] or ["?"]
@@ -185,14 +244,18 @@ def main() -> None:
     parser.add_argument("--jobs", default="textbook,fixed,default")
     parser.add_argument("--seeds", default="0,1,2", help="seeds for the fixed recipe (the others use the first)")
     parser.add_argument("--cnn-epochs", type=int, default=4, help="epochs for the cnn and deep-cnn jobs")
+    parser.add_argument("--recipe-epochs", type=int, default=None,
+                        help="epochs for the cnn-recipe and cnn-cli jobs (default: the cnn recipe's own)")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     EPOCHS["cnn"] = EPOCHS["deep-cnn"] = args.cnn_epochs
+    EPOCHS["cnn-recipe"] = args.recipe_epochs or cnn_recipe()["epochs"]
     if args.child:
         framework, job, seed = args.child
+        cli_options = ["--model", "cnn", "--validation-split", "0", "--epochs", str(EPOCHS["cnn-recipe"])]
         result = {"chainrule": lambda: chainrule_job(job, int(seed)), "torch": lambda: torch_job(job, int(seed)),
-                  "default": lambda: default_job(int(seed))}[framework]()
+                  "default": lambda: default_job(int(seed), *(cli_options if job == "cnn-cli" else []))}[framework]()
         print(json.dumps(result))
         return
 
@@ -202,7 +265,7 @@ def main() -> None:
     for job in args.jobs.split(","):
         job_seeds = seeds if job == "fixed" else seeds[:1]
         rows = {}
-        for framework in (["default"] if job == "default" else ["chainrule", "torch"]):
+        for framework in (["default"] if job in ("default", "cnn-cli") else ["chainrule", "torch"]):
             runs = [run_child(framework, job, s) for s in job_seeds]
             if any(r is None for r in runs):
                 rows[framework] = None
@@ -213,10 +276,17 @@ def main() -> None:
             peak = max(r["peak_mib"] for r in runs)
             rows[framework] = {"runs": runs, "mean_accuracy": accuracy, "median_seconds": seconds, "peak_mib": peak}
             print(f"{job:<9} {framework:<10} acc {100 * accuracy:6.2f}% (mean of {len(runs)})  "
-                  f"time {seconds:6.1f} s (median)  peak {peak:6.0f} MiB" + (f"  {runs[0].get('recipe', '')}" if job == "default" else ""))
-            if job in ("cnn", "deep-cnn"):
+                  f"time {seconds:6.1f} s (median)  peak {peak:6.0f} MiB"
+                  + (f"  of which training {runs[0]['training_seconds']:.1f} s" if "training_seconds" in runs[0] else "")
+                  + (f"  {runs[0].get('recipe', '')}" if framework == "default" else ""))
+            if job in ("cnn", "deep-cnn", "cnn-recipe"):
                 print(f"{'':<20} per epoch: acc " + " ".join(f"{100 * a:.2f}" for a in runs[0]["epoch_accuracy"])
                       + "  s " + " ".join(f"{v:.1f}" for v in runs[0]["epoch_seconds"]))
+            if job == "cnn-recipe":
+                reached = time_to_target(runs[0])
+                rows[framework]["seconds_to_target"] = reached
+                print(f"{'':<20} training time until test accuracy >= {100 * TARGET:.1f}%: "
+                      + (f"{reached:.1f} s" if reached is not None else f"not reached in {len(runs[0]['epoch_accuracy'])} epochs"))
         if rows.get("chainrule") and rows.get("torch"):
             c, p = rows["chainrule"], rows["torch"]
             print(f"{job:<9} chainrule - torch: accuracy {100 * (c['mean_accuracy'] - p['mean_accuracy']):+.2f} points, "
