@@ -153,8 +153,8 @@ class Convolution(Layer):
     The product's ``(FN, N*OH*OW)`` result is returned as an ``(N, FN, OH, OW)`` *view*, channel
     by channel in memory (the textbook's own transposed view is pixel by pixel); ``dout`` in that
     order, as max pooling and ReLU give it back, needs no copy. One product per pass instead of
-    one per sample, and no separate bias pass: SimpleConvNet, batch 100, forward 4.7 -> 2.5 ms,
-    weight gradient 4.2 -> 2.2 ms.
+    one per sample, and no separate bias pass: SimpleConvNet, batch 100, two cores, forward
+    4.7 -> 3.2-3.9 ms, weight gradient 4.2 -> 2.4-3.4 ms (profiles on a noisy machine).
     """
 
     def __init__(self, W: Array, b: Array, stride: int = 1, pad: int = 0) -> None:

@@ -4,7 +4,7 @@ The array formulation in :class:`~chainrule.layers.conv.Pooling` (an element-wis
 window offset, then the winners found again by comparing) is the reference, and what CuPy runs.
 On NumPy it walks strided views of the input 4 times forward and about 20 times backward for a
 2x2 window; these loops read each element once and remember which one won. SimpleConvNet's
-pooling, batch 100, float32, on two cores: forward 8.4 -> 1.5 ms, backward 21 -> 1.9 ms.
+pooling, batch 100, float32, on two cores: forward 8.4 -> 1.7-2.6 ms, backward 21 -> 1.9-2.4 ms.
 
 Same results as the array path: the winner is the first maximum in row-major order (as in
 PyTorch); a window holding a NaN outputs NaN (``np.maximum`` propagates it) and passes no
