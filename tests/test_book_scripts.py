@@ -44,6 +44,9 @@ def run_book_script(script: BookScript, cwd: Path, *, limit: str = "", seconds: 
     if limit:
         env["CHAINRULE_BOOK_MNIST_LIMIT"] = limit
     command = [sys.executable, "-m", "chainrule.book", script.name]
+    if script.seed is not None:  # the same command, after seeding NumPy's global generator
+        command[1:] = ["-c", f"import numpy, sys; numpy.random.seed({script.seed}); from chainrule.book.__main__ import main; "
+                             f"sys.exit(main([{script.name!r}]))"]
     if not seconds:
         done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
         return done.returncode, done.stdout, done.stderr
