@@ -100,7 +100,10 @@ def _with_literals_as(rule: Rule, number: type) -> Rule:
     """
     if number is np.float64:
         return rule
-    tree = ast.parse(textwrap.dedent(inspect.getsource(rule)))
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(rule)))
+    except (OSError, TypeError):  # no source to read (a frozen install): compile it as it is
+        return rule
 
     class Typed(ast.NodeTransformer):
         def visit_Constant(self, node: ast.Constant) -> ast.AST:
