@@ -13,10 +13,8 @@ updating ``param``, ``m`` and ``v`` in place. Given single numbers, the same tex
 element; :func:`apply_rule` compiles it that way with numba (when installed) into a loop that
 reads and writes every element once. (CuPy runs the rule on whole arrays: ``cupy.fuse`` either
 refused these rules or, for Nesterov's, silently computed something else in CuPy 14.2.)
-Both evaluate the same operations in the same order, so float64 results are bit-identical. For
-float32, both compute in float32 (see :func:`_with_literals_as`); they differ only in how a
-coefficient of hyperparameters alone, such as ``1 - beta1``, is rounded (NumPy computes it as a
-Python float, the loop in float32): a few units in float32's last place.
+Both evaluate the same operations in the same order and round at the same places (for float32,
+see :func:`_as_numpy_computes_it`), so the results are bit-identical.
 
 Whether loops are compiled at all is decided in :mod:`chainrule.jit` (numba installed, and
 ``CHAINRULE_NUMBA`` not ``0``).
@@ -51,8 +49,7 @@ def apply_rule(rule: Rule, param: Array, grad: Array, slots: tuple[Array, ...], 
     arrays = (param, grad, *slots)
     if jit.use_compiled(param, *arrays) and all(a.flags.c_contiguous and a.dtype == param.dtype for a in arrays):
         kernel = _compiled(rule, len(slots), param.dtype.type)
-        number = param.dtype.type  # hyperparameters in the arrays' dtype, as NumPy uses them (NEP 50)
-        kernel(*(a.reshape(-1) for a in arrays), tuple(number(h) for h in hyper))
+        kernel(*(a.reshape(-1) for a in arrays), tuple(float(h) for h in hyper))
         return
     results = rule(param, grad, *slots, *hyper)
     for before, after in zip((param, *slots), results):
@@ -68,7 +65,7 @@ def _compiled(rule: Rule, slot_count: int, number: type) -> Callable[..., None]:
         numba = jit.numba_module()
         # error_model="numpy": x / 0 gives inf or nan as NumPy does, instead of raising; without the
         # check for a zero divisor in every iteration, LLVM vectorizes the loop (10x faster here).
-        element = numba.njit(_with_literals_as(rule, number), error_model="numpy")
+        element = numba.njit(_as_numpy_computes_it(rule, slot_count, number), error_model="numpy")
         # One loop per number of state arrays: numba cannot index a variable-length tuple of arrays.
         if slot_count == 0:
             def loop(param, grad, hyper):  # type: ignore[no-untyped-def]
@@ -88,15 +85,18 @@ def _compiled(rule: Rule, slot_count: int, number: type) -> Callable[..., None]:
     return kernel
 
 
-def _with_literals_as(rule: Rule, number: type) -> Rule:
-    """``rule`` with its number literals read as ``number`` (e.g. ``1`` as ``np.float32(1)``).
+def _as_numpy_computes_it(rule: Rule, slot_count: int, number: type) -> Rule:
+    """``rule`` for single numbers of dtype ``number``, rounded where NumPy rounds it on arrays.
 
-    NumPy computes ``(1 - beta1) * (grad - m)`` on float32 arrays in float32: the Python numbers
-    take the array's dtype (NEP 50). numba types the literal ``1`` as an integer and ``1 - beta1``
-    as float64, which takes the whole rule into float64: 1.54 instead of 0.58 ms per million
-    float32 parameters, as division and square root run at half the vector width. Read with float32
-    literals (and given float32 hyperparameters), the same text computes in float32. Float64 rules
-    are compiled as they are.
+    On float32 arrays NumPy computes ``(1 - beta2) * (grad * grad - v)`` in float32, but
+    ``1 - beta2`` first as a Python float, rounded to float32 once where it meets an array (NEP 50).
+    numba would type every number in the rule as float64 and take the whole rule into float64
+    (1.46 instead of 0.53 ms per million float32 parameters: division and square root run at half
+    the vector width); typing the literals as float32 instead would compute ``1 - beta2`` in float32
+    and lose 5 of its digits (0.0010000467). So each largest subexpression made only of
+    hyperparameters and numbers is computed as written, in float64, and cast to ``number`` where
+    the arrays' values begin: the same operations, rounded at the same places, as NumPy on whole
+    arrays. float64 rules compile as they are.
     """
     if number is np.float64:
         return rule
@@ -104,14 +104,27 @@ def _with_literals_as(rule: Rule, number: type) -> Rule:
         tree = ast.parse(textwrap.dedent(inspect.getsource(rule)))
     except (OSError, TypeError):  # no source to read (a frozen install): compile it as it is
         return rule
+    arguments = tree.body[0].args.args  # type: ignore[attr-defined]
+    hyperparameters = {a.arg for a in arguments[2 + slot_count :]}
 
-    class Typed(ast.NodeTransformer):
-        def visit_Constant(self, node: ast.Constant) -> ast.AST:
-            if type(node.value) in (int, float):
+    def scalar(node: ast.AST) -> bool:
+        if isinstance(node, ast.Constant):
+            return type(node.value) in (int, float)
+        if isinstance(node, ast.Name):
+            return node.id in hyperparameters
+        if isinstance(node, ast.BinOp):
+            return scalar(node.left) and scalar(node.right)
+        if isinstance(node, ast.UnaryOp):
+            return scalar(node.operand)
+        return False
+
+    class CastScalars(ast.NodeTransformer):
+        def generic_visit(self, node: ast.AST) -> ast.AST:
+            if isinstance(node, ast.expr) and scalar(node):
                 return ast.copy_location(ast.Call(ast.Name("_number", ast.Load()), [node], []), node)
-            return node
+            return super().generic_visit(node)
 
-    tree = ast.fix_missing_locations(Typed().visit(tree))
+    tree = ast.fix_missing_locations(CastScalars().visit(tree))
     namespace = {**rule.__globals__, "_number": number}
     exec(compile(tree, inspect.getsourcefile(rule) or "<rule>", "exec"), namespace)
     return namespace[rule.__name__]
