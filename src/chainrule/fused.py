@@ -36,7 +36,7 @@ __all__ = ["apply_rule"]
 
 Rule = Callable[..., tuple[Array, ...]]
 
-_kernels: dict[tuple[Rule, int], Callable[..., None]] = {}
+_kernels: dict[tuple[Rule, int, type], Callable[..., None]] = {}  # by rule, state arrays, dtype
 
 
 def apply_rule(rule: Rule, param: Array, grad: Array, slots: tuple[Array, ...], hyper: tuple[float, ...]) -> None:

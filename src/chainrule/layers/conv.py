@@ -261,11 +261,12 @@ class _Pool(Layer):
     def __repr__(self) -> str:
         return f"{self.name}(pool={self.pool_h}x{self.pool_w}, stride={self.stride}, pad={self.pad})"
 
-    def _window_view(self, x: Array) -> Array:
-        """``(N, C, PH, PW, OH, OW)`` view of the padded ``x``; records the shapes backward needs."""
+    def _window_view(self, x: Array) -> tuple[Array, Array]:
+        """The padded ``x`` and its ``(N, C, PH, PW, OH, OW)`` window view; records the shapes backward needs."""
         out_h, out_w = _output_hw(x, self.pool_h, self.pool_w, self.stride, self.pad, self.name)
         self.x_shape, self.out_shape = x.shape, (*x.shape[:2], out_h, out_w)
-        return _windows(_pad(x, self.pad, self.pad_value), self.pool_h, self.pool_w, self.stride, out_h, out_w)
+        padded = _pad(x, self.pad, self.pad_value)
+        return padded, _windows(padded, self.pool_h, self.pool_w, self.stride, out_h, out_w)
 
     def _offsets(self) -> list[tuple[int, int]]:
         return [(i, j) for i in range(self.pool_h) for j in range(self.pool_w)]
@@ -302,10 +303,9 @@ class Pooling(_Pool):
         self._padded: Array = None  # the input it ran on (the gradient takes its memory layout)
 
     def forward(self, x: Array) -> Array:
-        windows = self._window_view(x)
+        padded, windows = self._window_view(x)
         if jit.use_compiled(x) and x.dtype in (np.float32, np.float64):
             # The same maximum and winner in one compiled pass (pool_loops.py says why and how fast).
-            padded = _pad(x, self.pad, self.pad_value)
             self.out, self.winner = max_pool_forward(padded, self.pool_h, self.pool_w, self.stride, self.out_shape[2:])
             self.windows, self._padded = windows, padded
             return self.out
@@ -344,7 +344,7 @@ class AvgPooling(_Pool):
     """
 
     def forward(self, x: Array) -> Array:
-        windows = self._window_view(x)
+        _, windows = self._window_view(x)
         out = windows[:, :, 0, 0].copy()
         for i, j in self._offsets()[1:]:
             out += windows[:, :, i, j]

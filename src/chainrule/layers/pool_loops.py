@@ -43,8 +43,7 @@ def max_pool_forward(x: np.ndarray, pool_h: int, pool_w: int, stride: int, out_h
     convolution's output is), so the loop reads and writes sequentially.
     """
     forward, _ = _compiled(pool_h, pool_w, stride)
-    by_channel = x.strides[0] < x.strides[1]
-    order = (1, 0, 2, 3) if by_channel else (0, 1, 2, 3)
+    order = _memory_order(x)
     shape = tuple((*x.shape[:2], *out_hw)[axis] for axis in order)
     out, winner = np.empty(shape, dtype=x.dtype), np.empty(shape, dtype=winner_dtype(pool_h, pool_w))
     forward(x.transpose(order), out, winner)  # loops over the first two axes in memory order
@@ -59,9 +58,14 @@ def max_pool_backward(dout: np.ndarray, winner: np.ndarray, pool_h: int, pool_w:
     """
     _, backward = _compiled(pool_h, pool_w, stride)
     dx = np.zeros_like(like, dtype=dout.dtype)
-    order = (1, 0, 2, 3) if dx.strides[0] < dx.strides[1] else (0, 1, 2, 3)
+    order = _memory_order(dx)
     backward(dout.transpose(order), winner.transpose(order), dx.transpose(order))
     return dx
+
+
+def _memory_order(a: np.ndarray) -> tuple[int, int, int, int]:
+    """The axes of ``a`` with the first two in memory order: channel-major arrays swap N and C."""
+    return (1, 0, 2, 3) if a.strides[0] < a.strides[1] else (0, 1, 2, 3)
 
 
 def _compiled(pool_h: int, pool_w: int, stride: int) -> Kernels:
