@@ -217,6 +217,17 @@ def default_job(seed: int, *options: str) -> dict:
             "peak_mib": peak_mib(), "recipe": f"{config['model']} {config['hidden_sizes']} {config['training']}"}
 
 
+JOBS = ("textbook", "fixed", "default", "cnn", "deep-cnn", "cnn-recipe", "cnn-cli")
+
+
+def job_list(text: str) -> list[str]:
+    jobs = [job for job in text.split(",") if job]
+    unknown = [job for job in jobs if job not in JOBS]
+    if unknown or not jobs:
+        raise argparse.ArgumentTypeError(f"unknown job(s) {unknown or text!r}: choose from {','.join(JOBS)}")
+    return jobs
+
+
 def time_to_target(run: dict) -> float | None:
     """Training seconds (evaluation excluded) until the first epoch whose test accuracy reaches TARGET."""
     elapsed = 0.0
@@ -240,11 +251,13 @@ def run_child(framework: str, job: str, seed: int) -> dict | None:
 
 
 def main() -> None:
+    from chainrule.cli.types import positive_int  # the CLI's own check: a one-line error, exit 2
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--jobs", default="textbook,fixed,default")
+    parser.add_argument("--jobs", type=job_list, default="textbook,fixed,default", help=f"comma-separated, from {','.join(JOBS)}")
     parser.add_argument("--seeds", default="0,1,2", help="seeds for the fixed recipe (the others use the first)")
-    parser.add_argument("--cnn-epochs", type=int, default=4, help="epochs for the cnn and deep-cnn jobs")
-    parser.add_argument("--recipe-epochs", type=int, default=None,
+    parser.add_argument("--cnn-epochs", type=positive_int, default=4, help="epochs for the cnn and deep-cnn jobs")
+    parser.add_argument("--recipe-epochs", type=positive_int, default=None,
                         help="epochs for the cnn-recipe and cnn-cli jobs (default: the cnn recipe's own)")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
@@ -262,7 +275,7 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     results: dict = {"threads": THREADS}
     print(f"MNIST, {THREADS} threads. Each row: test accuracy, wall time, peak memory (own process).")
-    for job in args.jobs.split(","):
+    for job in args.jobs:
         job_seeds = seeds if job == "fixed" else seeds[:1]
         rows = {}
         for framework in (["default"] if job in ("default", "cnn-cli") else ["chainrule", "torch"]):
