@@ -107,6 +107,18 @@ def test_parameters_are_named_by_layer_and_round_trip_through_a_state_dict():
     assert list(cbow.params) == ["in_embed.W", "loss.W"] and cbow.word_vecs is cbow.params["in_embed.W"]
 
 
+@pytest.mark.parametrize("cls", [Rnnlm, BetterRnnlm, AttentionSeq2seq, PeekySeq2seq])
+def test_float32_models_stay_float32(cls):
+    rng = np.random.default_rng(0)
+    net = cls(V, 4, 4, rng=0, dtype=np.float32)
+    xs, ts = rng.integers(0, V, (2, 3)), rng.integers(0, V, (2, 3))
+    grads = net.gradient(xs, ts)
+    assert net.last_loss.dtype == np.float32
+    assert {g.dtype for g in grads.values()} == {np.dtype(np.float32)}
+    with pytest.raises(ConfigError, match="perplexity"):
+        net.accuracy(xs, ts)
+
+
 def test_eval_mode_turns_dropout_off():
     rng = np.random.default_rng(0)
     net = BetterRnnlm(V, 4, 4, dropout_ratio=0.5, rng=0)

@@ -308,8 +308,12 @@ def test_set_state_starts_the_next_window_and_a_new_batch_size_needs_a_reset():
         layer.forward(rng.standard_normal((3, 1, 2)))
     layer.reset_state()
     assert layer.forward(rng.standard_normal((3, 1, 2))).shape == (3, 1, 3)
-    with pytest.raises(ShapeError, match="h must have shape"):
+    with pytest.raises(ShapeError, match=r"TimeLSTM.set_state: h must have shape \(N, 3\), got \(2, 5\)"):
         layer.set_state(np.zeros((2, 5)))
+    with pytest.raises(ShapeError, match=r"c must have shape \(2, 3\)"):
+        layer.set_state(h, np.zeros((1, 3)))
+    with pytest.raises(ConfigError, match="stateful=False"):
+        TimeRNN(*weights(rng, 2, 3, 1)).set_state(np.zeros((2, 3)))
 
 
 def test_backward_stops_at_the_window_start_and_reports_the_first_state_gradient():

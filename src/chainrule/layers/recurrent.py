@@ -131,10 +131,13 @@ def check_recurrent_weights(layer: str, Wx: Array, Wh: Array, b: Array, gates: i
     return H
 
 
-def check_state(layer: str, label: str, state: Any, batch: int, hidden: int) -> None:
-    if tuple(getattr(state, "shape", ())) != (batch, hidden):
-        raise ShapeError(f"{layer}.forward: {label} must have shape ({batch}, {hidden}), got {tuple(getattr(state, 'shape', ()))}")
-    check_input_dtype(layer, state, label)
+def check_state(layer: str, method: str, label: str, state: Any, batch: int | None, hidden: int) -> None:
+    """A state is a real ``(batch, hidden)`` array (any batch when ``batch`` is None)."""
+    shape = tuple(getattr(state, "shape", ()))
+    if len(shape) != 2 or shape[1] != hidden or (batch is not None and shape[0] != batch):
+        expected = f"({'N' if batch is None else batch}, {hidden})"
+        raise ShapeError(f"{layer}.{method}: {label} must have shape {expected}, got {shape}")
+    check_input_dtype(layer, state, label, method)
 
 
 # -- the cells as layers ------------------------------------------------------------------------------
@@ -160,7 +163,7 @@ class _Cell(Layer):
         if getattr(x, "ndim", 0) != 2 or x.shape[1] != Wx.shape[0]:
             raise ShapeError(f"{self.name}.forward: x must have shape (N, {Wx.shape[0]}), got {getattr(x, 'shape', ())}")
         for label, s in zip(("h_prev", "c_prev"), state):
-            check_state(self.name, label, s, x.shape[0], self.hidden_size)
+            check_state(self.name, "forward", label, s, x.shape[0], self.hidden_size)
         self.x = x
         new_state, self.cache = self.step(x @ Wx + b, state, Wh)
         return new_state

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..backend import Array, array_module
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from .base import Layer, check_input_dtype, check_parameter_dtype
 from .recurrent import (
     State,
@@ -111,6 +111,13 @@ class _TimeRecurrent(Layer):
         """Forget the carried state: the next call starts from zeros."""
         self.state = None
 
+    def _require_stateful(self) -> None:
+        if not self.stateful:
+            raise ConfigError(
+                f"{self.name}.set_state: a layer with stateful=False starts every call from zeros, so the state "
+                "would be ignored; build it with stateful=True"
+            )
+
     def _initial_state(self, batch: int, xp: Any, dtype: Any) -> State:
         if self.stateful and self.state is not None:
             if tuple(self.state[0].shape) != (batch, self.hidden_size):
@@ -166,8 +173,9 @@ class TimeRNN(_TimeRecurrent):
     """:class:`~chainrule.layers.RNN` over ``(N, T, D)`` -> hidden states ``(N, T, H)``."""
 
     def set_state(self, h: Array) -> None:
-        """Start the next call from ``h`` (used when ``stateful``, as the book's decoder does)."""
-        check_state(self.name, "h", h, h.shape[0] if getattr(h, "ndim", 0) == 2 else -1, self.hidden_size)
+        """Start the next call from ``h`` (a stateful layer only, as the book's decoder)."""
+        self._require_stateful()
+        check_state(self.name, "set_state", "h", h, None, self.hidden_size)
         self.state = (h,)
 
 
@@ -193,12 +201,12 @@ class TimeLSTM(_TimeRecurrent):
         return None if self.state is None else self.state[1]
 
     def set_state(self, h: Array, c: Array | None = None) -> None:
-        """Start the next call from ``h`` (and ``c``, zeros if omitted) when ``stateful``."""
-        batch = h.shape[0] if getattr(h, "ndim", 0) == 2 else -1
-        check_state(self.name, "h", h, batch, self.hidden_size)
+        """Start the next call from ``h`` (and ``c``, zeros if omitted); a stateful layer only."""
+        self._require_stateful()
+        check_state(self.name, "set_state", "h", h, None, self.hidden_size)
         if c is None:
             c = array_module(h).zeros_like(h)
-        check_state(self.name, "c", c, batch, self.hidden_size)
+        check_state(self.name, "set_state", "c", c, h.shape[0], self.hidden_size)
         self.state = (h, c)
 
 

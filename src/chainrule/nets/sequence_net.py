@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..backend import Array
+from ..errors import ConfigError
 from ..gradients import numerical_gradient
 from ..layers import Layer, LossLayer
 from ..layers.base import check_input_dtype
@@ -92,6 +93,14 @@ class SequenceNet(Sequential):
         grads = {key: numerical_gradient(loss, self.params[key], h) for key in self.params}
         self._restore(saved)
         return grads
+
+    def accuracy(self, x: Array, t: Array, batch_size: int | None = None) -> float:
+        """Not defined here: ``Sequential.accuracy`` reads scores as ``(N, classes)`` and would
+        count the wrong axis of ``(N, T, V)``. Language models report :func:`perplexity` instead."""
+        raise ConfigError(
+            f"{type(self).__name__}.accuracy: classification accuracy does not apply to a sequence model; "
+            "use chainrule.nets.perplexity for a language model, or compare generate() with the targets"
+        )
 
     # -- the recurrent state ---------------------------------------------------------------------
 
