@@ -15,6 +15,7 @@ from chainrule.layers import (
     Embedding,
     NegativeSamplingLoss,
     TimeAttention,
+    TimeBiLSTM,
     TimeGRU,
     TimeLSTM,
     TimeRNN,
@@ -224,3 +225,28 @@ def test_time_sigmoid_and_negative_sampling_losses_match_pytorch():
     close(loss, torch_loss)
     close(dh, ht.grad)
     close(sampling.grads["W"], Wt.grad)
+
+
+def test_time_bilstm_matches_a_bidirectional_nn_lstm():
+    rng = np.random.default_rng(0)
+    N, T, D, H = 2, 4, 3, 2
+    params = [0.7 * rng.standard_normal(s) for s in [(D, 4 * H), (H, 4 * H), (4 * H,)] * 2]
+    layer = TimeBiLSTM(*params)
+    xs, dout = rng.standard_normal((N, T, D)), rng.standard_normal((N, T, 2 * H))
+    hs = layer.forward(xs)
+    dxs = layer.backward(dout)
+    lstm = torch.nn.LSTM(D, H, batch_first=True, bidirectional=True, dtype=torch.float64)
+    for suffix, (Wx, Wh, b) in (("", params[:3]), ("_reverse", params[3:])):
+        getattr(lstm, f"weight_ih_l0{suffix}").data = torch.tensor(lstm_to_torch(Wx).T.copy())
+        getattr(lstm, f"weight_hh_l0{suffix}").data = torch.tensor(lstm_to_torch(Wh).T.copy())
+        getattr(lstm, f"bias_ih_l0{suffix}").data = torch.tensor(lstm_to_torch(b))
+        getattr(lstm, f"bias_hh_l0{suffix}").data = torch.zeros(4 * H, dtype=torch.float64)
+    x = torch.tensor(xs, requires_grad=True)
+    torch_hs = lstm(x)[0]
+    torch_hs.backward(torch.tensor(dout))
+    close(hs, torch_hs)
+    close(dxs, x.grad)
+    for suffix, direction in (("", "forward"), ("_reverse", "backward")):
+        close(layer.grads[f"{direction}_Wx"], lstm_from_torch(getattr(lstm, f"weight_ih_l0{suffix}").grad.numpy().T))
+        close(layer.grads[f"{direction}_Wh"], lstm_from_torch(getattr(lstm, f"weight_hh_l0{suffix}").grad.numpy().T))
+        close(layer.grads[f"{direction}_b"], lstm_from_torch(getattr(lstm, f"bias_ih_l0{suffix}").grad.numpy()))
