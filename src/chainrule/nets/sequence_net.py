@@ -83,7 +83,11 @@ class SequenceNet(Sequential):
         return grads
 
     def numerical_gradient(self, x: Array, t: Array, h: float = 1e-4) -> dict[str, Array]:
-        """Central differences of :meth:`loss`, every evaluation starting from the current state."""
+        """Central differences of :meth:`loss`, every evaluation starting from the current state.
+
+        Random draws must be pinned first (dropout's ``fixed_mask``, negative sampling's
+        ``fixed_negatives``), or each evaluation sees another network.
+        """
         x, saved = self._as_input(x), self._states()
 
         def loss(_: Any) -> Any:
