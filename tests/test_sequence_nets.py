@@ -119,6 +119,32 @@ def test_float32_models_stay_float32(cls):
         net.accuracy(xs, ts)
 
 
+def test_weights_in_the_books_list_format_round_trip_and_bad_files_are_refused(tmp_path):
+    import pickle
+
+    net = BetterRnnlm(V, 4, 4, rng=0)
+    net.save_params(tmp_path / "better.pkl")
+    with open(tmp_path / "better.pkl", "rb") as f:
+        saved = pickle.load(f)
+    assert len(saved) == 9 and all(a.dtype == np.float16 for a in saved)  # the tied weight listed twice, as the book does
+    other = BetterRnnlm(V, 4, 4, rng=1)
+    other.load_params(tmp_path / "better.pkl")
+    np.testing.assert_allclose(other.params["embed.W"], net.params["embed.W"], rtol=1e-3)
+    np.testing.assert_array_equal(other.layers["affine"].params["W"], other.params["embed.W"].T)
+    with open(tmp_path / "short.pkl", "wb") as f:
+        pickle.dump(saved[:3], f)
+    with pytest.raises(CheckpointError, match="expected the book's list of 9 arrays"):
+        other.load_params(tmp_path / "short.pkl")
+    with open(tmp_path / "untied.pkl", "wb") as f:
+        pickle.dump(saved[:7] + [np.zeros((3, 3), np.float16)] + saved[8:], f)
+    with pytest.raises(CheckpointError, match="affine.W should be embed.W transposed"):
+        other.load_params(tmp_path / "untied.pkl")
+    with open(tmp_path / "by_name.pkl", "wb") as f:
+        pickle.dump(net.state_dict(), f)
+    other.load_params(tmp_path / "by_name.pkl")
+    np.testing.assert_array_equal(other.params["lstm2.Wh"], net.params["lstm2.Wh"])
+
+
 def test_eval_mode_turns_dropout_off():
     rng = np.random.default_rng(0)
     net = BetterRnnlm(V, 4, 4, dropout_ratio=0.5, rng=0)

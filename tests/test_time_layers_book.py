@@ -196,3 +196,26 @@ def test_better_rnnlm_with_weight_tying_matches_the_book(book):
     for name, grad in zip(names[1:], theirs.grads[1:-2]):
         close(grads[name], grad, name)
     close(grads["affine.b"], theirs.grads[-1], "affine.b")
+
+
+def test_the_books_trained_rnnlm_loads_and_predicts_as_in_the_book(book):
+    """``ch06/Rnnlm.pkl`` (the book's trained PTB model; its test perplexity through
+    chainrule.nets.perplexity is 136.08, the book reports about 136)."""
+    weights = BOOK2 / "ch06" / "Rnnlm.pkl"
+    theirs = book.rnnlm.Rnnlm()
+    theirs.load_params(str(weights))
+    mine = Rnnlm(dtype=np.float32)
+    mine.load_params(weights)
+    xs = np.random.default_rng(0).integers(0, 10000, (2, 6))
+    close(mine.predict(xs), theirs.predict(xs))
+
+
+def test_saved_weights_load_into_the_books_model(book, tmp_path):
+    rng = np.random.default_rng(0)
+    mine = BetterRnnlm(9, 4, 4, rng=0)
+    mine.save_params(tmp_path / "better.pkl")
+    theirs = book.better_rnnlm.BetterRnnlm(9, 4, 4)
+    theirs.load_params(str(tmp_path / "better.pkl"))
+    mine.eval()
+    xs = rng.integers(0, 9, (2, 5))
+    np.testing.assert_allclose(mine.predict(xs), theirs.predict(xs), rtol=1e-2, atol=1e-3)  # float16 weights

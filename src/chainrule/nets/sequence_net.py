@@ -13,12 +13,18 @@ name, ``state_dict``, ``train``/``eval``) with the names, inputs and state seque
 
 from __future__ import annotations
 
+import os
+import pickle
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from ..backend import Array
-from ..errors import ConfigError
+import numpy as np
+
+from .. import restricted_pickle
+from ..backend import Array, to_numpy
+from ..checkpoint import atomic_write_bytes
+from ..errors import CheckpointError, ConfigError
 from ..gradients import numerical_gradient
 from ..layers import Layer, LossLayer
 from ..layers.base import check_input_dtype
@@ -105,6 +111,46 @@ class SequenceNet(Sequential):
             f"{type(self).__name__}.accuracy: classification accuracy does not apply to a sequence model; "
             "use chainrule.nets.perplexity for a language model, or compare generate() with the targets"
         )
+
+    # -- the book's weight files -------------------------------------------------------------------
+
+    def _book_order(self) -> list[str]:
+        """Every layer's arrays in layer order, tied copies included: how the book's ``BaseModel``
+        lists ``params``."""
+        owners = {**self.layers, "loss": self.last_layer}
+        return [f"{layer_name}.{key}" for layer_name, layer in owners.items() for key in layer.params]
+
+    def load_params(self, file_name: str | os.PathLike = "params.pkl") -> None:
+        """Load the second book's weight file (``BaseModel.save_params``: a pickled list of arrays
+        in layer order, float16, a tied weight listed again as its transpose), or a dict by name.
+
+        Read with :mod:`chainrule.restricted_pickle`; the values are cast to the network's dtype.
+        """
+        params = restricted_pickle.load_file(file_name)
+        if isinstance(params, Mapping):
+            self.load_state_dict(params)
+            return
+        order = self._book_order()
+        if not isinstance(params, (list, tuple)) or len(params) != len(order):
+            found = f"a list of {len(params)} arrays" if isinstance(params, (list, tuple)) else type(params).__name__
+            raise CheckpointError(f"{file_name}: expected the book's list of {len(order)} arrays ({', '.join(order)}), got {found}")
+        state = {}
+        for name, value in zip(order, params):
+            value = np.asarray(value)
+            if name in self.tied:
+                original = state.get(self.tied[name])
+                if original is None or value.shape != original.T.shape:
+                    raise CheckpointError(f"{file_name}: {name} should be {self.tied[name]} transposed, got shape {value.shape}")
+                continue
+            state[name] = value
+        self.load_state_dict(state)
+
+    def save_params(self, file_name: str | os.PathLike = "params.pkl") -> None:
+        """Write the second book's weight file (a pickled list of float16 arrays in layer order),
+        which its ``load_params`` reads. float16 keeps about three digits: for resuming training,
+        save :meth:`state_dict` instead."""
+        params = [to_numpy(layer.params[key]).astype(np.float16) for layer, key in map(self._slot, self._book_order())]
+        atomic_write_bytes(file_name, pickle.dumps(params, protocol=4))
 
     # -- the recurrent state ---------------------------------------------------------------------
 
