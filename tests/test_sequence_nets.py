@@ -237,6 +237,8 @@ def test_corpus_windows_read_each_row_on_from_its_offset():
     np.testing.assert_array_equal(windows[0][1], [[1, 2, 3], [11, 12, 13]])
     with pytest.raises(ConfigError, match="needs at least 7 words"):
         next(corpus_windows(np.arange(5), 2, 3))
+    with pytest.raises(ConfigError, match="1-D array of word ids"):
+        next(corpus_windows(np.zeros((4, 30), int), 2, 3))
 
 
 def test_bad_model_input_is_a_clear_error():

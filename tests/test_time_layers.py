@@ -474,6 +474,8 @@ def test_unigram_sampler_refuses_a_corpus_too_small_for_the_sample():
         UnigramSampler(np.array([0, 1, 1]), sample_size=2)
     with pytest.raises(ConfigError, match="word ids"):
         UnigramSampler(np.array([0.5, 1.0]))
+    with pytest.raises(ConfigError, match="power must be a positive finite number"):
+        UnigramSampler(np.arange(8), power=-0.75)
 
 
 # -- gradient clipping --------------------------------------------------------------------------------

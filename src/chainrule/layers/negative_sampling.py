@@ -8,6 +8,7 @@ to the power 0.75, which gives rare words a better chance than their frequency a
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,8 @@ class UnigramSampler:
             raise ConfigError(f"UnigramSampler: corpus must be a non-empty 1-D array of word ids >= 0, got {corpus.dtype} of shape {corpus.shape}")
         if isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer)) or sample_size < 1:
             raise ConfigError(f"UnigramSampler: sample_size must be an integer >= 1, got {sample_size!r}")
+        if isinstance(power, bool) or not isinstance(power, (int, float)) or not (math.isfinite(power) and power > 0):
+            raise ConfigError(f"UnigramSampler: power must be a positive finite number (the book's 0.75), got {power!r}")
         counts = np.bincount(corpus).astype(np.float64)
         if int((counts > 0).sum()) <= sample_size:
             raise ConfigError(

@@ -33,6 +33,8 @@ def corpus_windows(corpus: Any, batch_size: int, time_size: int) -> Iterator[tup
     windows.
     """
     corpus = to_numpy(corpus)
+    if corpus.ndim != 1 or corpus.dtype.kind not in "iu":
+        raise ConfigError(f"corpus_windows: corpus must be a 1-D array of word ids, got {corpus.dtype} of shape {corpus.shape}")
     check_positive_int(batch_size, "batch_size", "corpus_windows")
     check_positive_int(time_size, "time_size", "corpus_windows")
     count = (len(corpus) - 1) // (batch_size * time_size)
