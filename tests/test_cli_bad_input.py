@@ -76,7 +76,7 @@ CASES = [
     ([*TRAIN, "--schedule", "linear"], 2, ["--schedule", "invalid choice", "'linear'"]),
     ([*TRAIN, "-v", "3"], 2, ["--verbose", "invalid choice", "3"]),
     ([*TRAIN, "--model", "two-layer", "--dropout", "0.5"], 2, ["--dropout", "--model mlp", "two-layer"]),
-    ([*TRAIN, "--model", "cnn", "--hidden-sizes", "10,5"], 2, ["--model cnn", "one hidden layer", "[10, 5]"]),
+    ([*TRAIN, "--model", "cnn", "--hidden-sizes", "10,5"], 2, ["--model cnn", "one hidden layer", "--hidden-sizes 10,5"]),
     ([*TRAIN, "--learning-rate", "0.1"], 2, ["unrecognized arguments", "--learning-rate"]),
     # train: environment, found before any data is loaded
     ([*TRAIN, "--data-dir", "{missing}"], 2, ["--data-dir", "does not exist", "{missing}"]),
@@ -93,7 +93,9 @@ CASES = [
     ([*EVALUATE, "--batch-size", "all"], 2, ["--batch-size", "positive integer", "'all'"]),
     ([*EVALUATE, "--data-dir", "{missing}"], 2, ["--data-dir", "does not exist", "{missing}"]),
     ([*EVALUATE, "--data-dir", "{empty}"], 2, ["--data-dir", "no MNIST files", "{empty}"]),
-    (["evaluate", "{missing}"], 1, ["no checkpoint", "{missing}"]),
+    (["evaluate", "{missing}"], 1, ["{missing} does not exist", "RUN_DIR is a run directory"]),
+    # a file is no run directory: never advice to train into it (chainrule train --output-dir README.md)
+    (["evaluate", "{file}"], 1, ["{file} is a file, not a folder", "RUN_DIR is a run directory"]),
     (["evaluate"], 2, ["required", "RUN_DIR"]),
     # gradcheck
     (["gradcheck", "--batch-size", "0"], 2, ["--batch-size", "positive integer", "'0'"]),

@@ -158,7 +158,7 @@ def test_weight_decay_reaches_every_model(data_dir, tmp_path):
 
 
 def test_threads_option_limits_the_threads_and_is_checked(data_dir, tmp_path, monkeypatch, capsys):
-    import chainrule.cli.train as train_command
+    import chainrule.experiment as train_command
 
     asked = []
     monkeypatch.setattr(train_command, "set_threads", asked.append)

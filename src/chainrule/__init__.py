@@ -43,6 +43,7 @@ from .layers import (
 )
 from .nets import DeepConvNet, MultiLayerNet, Sequential, SimpleConvNet, TwoLayerNet
 from .optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
+from .experiment import TrainResult, train
 
 __version__ = "0.1.0"
 
@@ -89,6 +90,7 @@ __all__ = [
     "Softmax",
     "SoftmaxWithLoss",
     "Tanh",
+    "TrainResult",
     "TwoLayerNet",
     "array_module",
     "cross_entropy_error",
@@ -102,4 +104,5 @@ __all__ = [
     "sigmoid",
     "softmax",
     "to_numpy",
+    "train",
 ]

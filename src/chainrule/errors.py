@@ -35,6 +35,10 @@ class DataError(ChainruleError, ValueError):
     """A dataset file is missing, corrupt, truncated, or fails its checksum."""
 
 
+class DataDirError(DataError):
+    """A data folder named on purpose (``data_dir``, ``--data-dir``) lacks the dataset's files."""
+
+
 class CheckpointError(ChainruleError, ValueError):
     """A checkpoint or state dict does not match the model it is loaded into."""
 

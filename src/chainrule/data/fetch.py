@@ -69,8 +69,8 @@ def fetch_file(
         f"{source.name} file {' / '.join(names)} not found. Looked in:\n"
         + "\n".join(looked)
         + f"\n{download_note}\n"
-        f"To use local copies, pass data_dir='/path/to/folder' or set {DATA_ENV}=/path/to/folder; "
-        f"the folder may hold the files directly or in a '{source.subdir}' subfolder."
+        f"To use local copies, set {DATA_ENV}=/path/to/folder or name the folder (--data-dir on the command "
+        f"line, data_dir= in Python); it may hold the files directly or in a '{source.subdir}' subfolder."
     )
 
 
