@@ -93,6 +93,7 @@ CASES = [
     ([*EVALUATE, "--batch-size", "all"], 2, ["--batch-size", "positive integer", "'all'"]),
     ([*EVALUATE, "--data-dir", "{missing}"], 2, ["--data-dir", "does not exist", "{missing}"]),
     ([*EVALUATE, "--data-dir", "{empty}"], 2, ["--data-dir", "no MNIST files", "{empty}"]),
+    (["book"], 2, ["name the book's script to run"]),  # was: "the following arguments are required: script_args"
     (["evaluate", "{missing}"], 1, ["{missing} does not exist", "RUN_DIR is a run directory"]),
     # a file is no run directory: never advice to train into it (chainrule train --output-dir README.md)
     (["evaluate", "{file}"], 1, ["{file} is a file, not a folder", "RUN_DIR is a run directory"]),

@@ -175,3 +175,16 @@ def test_benchmarks_never_import_the_cli():
 
     for script in (Path(__file__).parent.parent / "benchmarks").glob("*.py"):
         assert "chainrule.cli" not in script.read_text(), script.name
+
+
+def test_fashion_mnist_pointed_at_mnist_files_names_them(tmp_path, capsys):
+    import os
+    from pathlib import Path
+
+    mnist = Path(os.environ.get("CHAINRULE_DATA", "/nonexistent")) / "mnist"
+    if not (mnist / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip("CHAINRULE_DATA does not hold the MNIST files (mnist/)")
+    code = main(["train", "--dataset", "fashion-mnist", "--data-dir", str(mnist), "--output-dir", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 1 and "is MNIST's train-images-idx3-ubyte.gz, not Fashion-MNIST's" in err
+    assert not (tmp_path / "run").exists()

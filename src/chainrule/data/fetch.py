@@ -15,7 +15,10 @@ from pathlib import Path
 from ..errors import DataError, UnverifiedDataWarning
 from .checksums import verify_file
 from .download import URLOpener, default_cache_dir, download_file
-from .sources import DatasetSource, RemoteFile
+from .sources import FASHION_MNIST, MNIST, DatasetSource, RemoteFile
+
+# Datasets whose files may be mistaken for each other: MNIST and Fashion-MNIST share file names.
+KNOWN_SOURCES = (MNIST, FASHION_MNIST)
 
 DATA_ENV = "CHAINRULE_DATA"
 
@@ -54,7 +57,7 @@ def fetch_file(
                 path = folder / name
                 if path.is_file():
                     if verify:
-                        _verify_local(path, remote if name == remote.name else remote.decompressed())
+                        _verify_local(path, remote if name == remote.name else remote.decompressed(), source)
                     return path
         looked.append(f"  {label}: {directory / source.subdir} and {directory}")
     if download:
@@ -74,8 +77,16 @@ def fetch_file(
     )
 
 
-def _verify_local(path: Path, expected: RemoteFile) -> None:
-    verify_file(path, expected)
+def _verify_local(path: Path, expected: RemoteFile, source: DatasetSource) -> None:
+    try:
+        verify_file(path, expected)
+    except DataError:
+        owner = _dataset_owning(path, expected.name, source)
+        if owner is None:
+            raise
+        raise DataError(f"{path} is {owner.name}'s {expected.name}, not {source.name}'s: the two datasets use the "
+                        f"same file names; keep {source.name}'s files in a '{source.subdir}' subfolder or a folder "
+                        "of their own") from None
     if expected.digest is None:
         warnings.warn(
             f"{path}: no digest of {expected.name} is recorded, so its contents cannot be verified "
@@ -84,6 +95,23 @@ def _verify_local(path: Path, expected: RemoteFile) -> None:
             UnverifiedDataWarning,
             stacklevel=4,
         )
+
+
+def _dataset_owning(path: Path, name: str, wanted: DatasetSource) -> DatasetSource | None:
+    """Another known dataset whose file ``name`` this file is (checked by size, then digest)."""
+    for other in KNOWN_SOURCES:
+        if other is wanted:
+            continue
+        for remote in other.files.values():
+            for candidate in (remote, remote.decompressed()) if remote.name.endswith(".gz") else (remote,):
+                if candidate.name != name or candidate.digest is None:
+                    continue
+                try:
+                    verify_file(path, candidate)
+                except DataError:
+                    continue
+                return other
+    return None
 
 
 def _search_dirs(data_dir: str | os.PathLike[str] | None) -> list[tuple[str, Path | None]]:
