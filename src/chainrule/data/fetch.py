@@ -1,36 +1,41 @@
 """Finding a dataset file: local folders first, then the cache, then a download into the cache.
 
-Lookup order: ``data_dir=``, ``$CHAINRULE_DATA``, the cache (:func:`default_cache_dir`), then the
-mirrors. In each folder D the file may be ``D/<subdir>/<name>`` (e.g.
-``D/mnist/train-images-idx3-ubyte.gz``) or ``D/<name>``, gzip-compressed or not (the name
-without ``.gz``).
+Lookup order: ``data_dir=``, ``$CHAINRULE_DATA``, any folders the caller adds (``also_look_in``),
+the cache (:func:`default_cache_dir`), then the mirrors. In each folder D the file may be
+``D/<subdir>/<name>`` (e.g. ``D/mnist/train-images-idx3-ubyte.gz``) or ``D/<name>``,
+gzip-compressed or not (the name without ``.gz``).
 """
 
 from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import DataError, UnverifiedDataWarning
 from .checksums import verify_file
 from .download import URLOpener, default_cache_dir, download_file
-from .sources import DatasetSource, RemoteFile
+from .sources import RemoteDataset, RemoteFile
 
 DATA_ENV = "CHAINRULE_DATA"
 
 
 def fetch_file(
-    source: DatasetSource,
+    source: RemoteDataset,
     key: str,
     *,
     data_dir: str | os.PathLike[str] | None = None,
+    also_look_in: Sequence[tuple[str, Path | None]] = (),
     download: bool = True,
     verify: bool = True,
     urlopen: URLOpener | None = None,
     progress: bool = True,
 ) -> Path:
-    """The path of ``source.files[key]`` (``key`` as in ``SPLITS``, e.g. ``"train_images"``).
+    """The path of ``source.files[key]`` (e.g. ``"train_images"`` for MNIST, ``"train"`` for PTB).
+
+    ``also_look_in`` lists ``(label, folder)`` pairs searched after ``$CHAINRULE_DATA`` (a folder
+    of None is reported as not given), e.g. the book's own ``dataset/`` folder.
 
     With ``verify=True`` a file found under its published name is checked against the published
     size and digest, and a decompressed copy against the size and SHA-256 of the decompressed
@@ -43,7 +48,7 @@ def fetch_file(
     if remote.name.endswith(".gz"):
         names.append(remote.name[: -len(".gz")])
     looked = []
-    for label, directory in _search_dirs(data_dir):
+    for label, directory in _search_dirs(data_dir, also_look_in):
         if directory is None:
             looked.append(f"  {label}: not given")
             continue
@@ -86,10 +91,13 @@ def _verify_local(path: Path, expected: RemoteFile) -> None:
         )
 
 
-def _search_dirs(data_dir: str | os.PathLike[str] | None) -> list[tuple[str, Path | None]]:
+def _search_dirs(
+    data_dir: str | os.PathLike[str] | None, also_look_in: Sequence[tuple[str, Path | None]]
+) -> list[tuple[str, Path | None]]:
     env = os.environ.get(DATA_ENV)
     return [
         ("data_dir", Path(data_dir).expanduser() if data_dir is not None else None),
         (f"${DATA_ENV}", Path(env).expanduser() if env else None),
+        *also_look_in,
         ("cache", default_cache_dir()),
     ]
