@@ -11,6 +11,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chainrule.errors import ConfigError, ConfigTypeError, DTypeError, LabelError, ShapeError, UnknownWordError
 from chainrule.text import (
@@ -216,6 +218,23 @@ def test_the_book_s_example_sentence():
     np.testing.assert_array_equal(co_matrix[0], [0, 1, 0, 0, 0, 0, 0])  # "you" is beside "say"
     np.testing.assert_array_equal(co_matrix[1], [1, 0, 1, 0, 1, 1, 0])
     assert (co_matrix == co_matrix.T).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(corpus=st.lists(st.integers(0, 6), max_size=30), window=st.integers(1, 4))
+def test_co_matrix_and_contexts_by_their_definitions(corpus, window):
+    """Every ordered pair of positions at most ``window`` apart counts once; contexts list them."""
+    expected = np.zeros((7, 7), dtype=np.int32)
+    for i, word in enumerate(corpus):
+        for j in range(len(corpus)):
+            if 0 < abs(i - j) <= window:
+                expected[word, corpus[j]] += 1
+    np.testing.assert_array_equal(create_co_matrix(corpus, 7, window), expected)
+    if len(corpus) > 2 * window:
+        contexts, target = create_contexts_target(corpus, window)
+        for row, i in enumerate(range(window, len(corpus) - window)):
+            assert target[row] == corpus[i]
+            assert contexts[row].tolist() == corpus[i - window : i] + corpus[i + 1 : i + window + 1]
 
 
 def test_inputs_are_never_changed():

@@ -109,7 +109,7 @@ def analogy(
     *,
     verbose: bool = False,
 ) -> list[tuple[str, float]]:
-    """"``a`` is to ``b`` as ``c`` is to ?": the ``top`` words nearest to ``b - a + c``.
+    """The ``top`` words nearest to ``b - a + c``: ``a`` is to ``b`` as ``c`` is to which word?
 
     The query vector is normalised and dotted with each row, so ``word_matrix`` should have unit
     rows (as in the book). Returns ``[(word, score), ...]`` without ``a``, ``b``, ``c`` and rows
