@@ -135,6 +135,13 @@ def test_an_unknown_file_name_is_a_config_error():
         load_sequence("reverse.txt")
 
 
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "1984", True])
+def test_a_bad_seed_is_a_config_error(tmp_path, seed):
+    path = write(tmp_path / "addition.txt", ADDITION)
+    with pytest.raises(ConfigError, match=r"seed must be None or an integer in 0..2\*\*32-1, got"):
+        load_sequence_file(path, seed)
+
+
 @pytest.mark.parametrize(
     "text, message",
     [

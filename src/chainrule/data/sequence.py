@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import is_integer
 from ..errors import ConfigError, DataError
 from .download import URLOpener
 from .fetch import fetch_file
@@ -74,6 +75,8 @@ def load_sequence_file(
     ``np.random.seed(seed); np.random.shuffle(...)`` would, with a generator of its own; with
     None the order is random and NumPy's global generator is still not touched.
     """
+    if seed is not None and (not is_integer(seed) or not 0 <= seed < 2**32):
+        raise ConfigError(f"load_sequence: seed must be None or an integer in 0..2**32-1, got {seed!r}")
     questions, answers = _read_pairs(Path(path))
     # A line's question, then its answer: the order the book meets characters in.
     text = "".join(question + answer for question, answer in zip(questions, answers))
