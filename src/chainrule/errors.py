@@ -78,3 +78,10 @@ class ConfigTypeError(ConfigError, TypeError):
 
 class RunDirError(ChainruleError, OSError):
     """A run directory cannot be used: locked by another process, unwritable, or the disk is full."""
+
+
+class UnknownWordError(ChainruleError, KeyError):
+    """A word asked for is not in the vocabulary (a ``KeyError``, as a dict lookup would raise)."""
+
+    def __str__(self) -> str:  # KeyError's own quotes the message as a repr
+        return str(self.args[0]) if self.args else ""

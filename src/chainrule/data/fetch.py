@@ -1,21 +1,22 @@
 """Finding a dataset file: local folders first, then the cache, then a download into the cache.
 
-Lookup order: ``data_dir=``, ``$CHAINRULE_DATA``, the cache (:func:`default_cache_dir`), then the
-mirrors. In each folder D the file may be ``D/<subdir>/<name>`` (e.g.
-``D/mnist/train-images-idx3-ubyte.gz``) or ``D/<name>``, gzip-compressed or not (the name
-without ``.gz``).
+Lookup order: ``data_dir=``, ``$CHAINRULE_DATA``, any folders the caller adds (``also_look_in``),
+the cache (:func:`default_cache_dir`), then the mirrors. In each folder D the file may be
+``D/<subdir>/<name>`` (e.g. ``D/mnist/train-images-idx3-ubyte.gz``) or ``D/<name>``,
+gzip-compressed or not (the name without ``.gz``).
 """
 
 from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import DataError, UnverifiedDataWarning
 from .checksums import verify_file
 from .download import URLOpener, default_cache_dir, download_file
-from .sources import FASHION_MNIST, MNIST, DatasetSource, RemoteFile
+from .sources import FASHION_MNIST, MNIST, RemoteDataset, RemoteFile
 
 # Datasets whose files may be mistaken for each other: MNIST and Fashion-MNIST share file names.
 KNOWN_SOURCES = (MNIST, FASHION_MNIST)
@@ -24,16 +25,20 @@ DATA_ENV = "CHAINRULE_DATA"
 
 
 def fetch_file(
-    source: DatasetSource,
+    source: RemoteDataset,
     key: str,
     *,
     data_dir: str | os.PathLike[str] | None = None,
+    also_look_in: Sequence[tuple[str, Path | None]] = (),
     download: bool = True,
     verify: bool = True,
     urlopen: URLOpener | None = None,
     progress: bool = True,
 ) -> Path:
-    """The path of ``source.files[key]`` (``key`` as in ``SPLITS``, e.g. ``"train_images"``).
+    """The path of ``source.files[key]`` (e.g. ``"train_images"`` for MNIST, ``"train"`` for PTB).
+
+    ``also_look_in`` lists ``(label, folder)`` pairs searched after ``$CHAINRULE_DATA`` (a folder
+    of None is reported as not given), e.g. the book's own ``dataset/`` folder.
 
     With ``verify=True`` a file found under its published name is checked against the published
     size and digest, and a decompressed copy against the size and SHA-256 of the decompressed
@@ -46,7 +51,7 @@ def fetch_file(
     if remote.name.endswith(".gz"):
         names.append(remote.name[: -len(".gz")])
     looked = []
-    for label, directory in _search_dirs(data_dir):
+    for label, directory in _search_dirs(data_dir, also_look_in):
         if directory is None:
             looked.append(f"  {label}: not given")
             continue
@@ -77,7 +82,7 @@ def fetch_file(
     )
 
 
-def _verify_local(path: Path, expected: RemoteFile, source: DatasetSource) -> None:
+def _verify_local(path: Path, expected: RemoteFile, source: RemoteDataset) -> None:
     try:
         verify_file(path, expected)
     except DataError:
@@ -97,7 +102,7 @@ def _verify_local(path: Path, expected: RemoteFile, source: DatasetSource) -> No
         )
 
 
-def _dataset_owning(path: Path, name: str, wanted: DatasetSource) -> DatasetSource | None:
+def _dataset_owning(path: Path, name: str, wanted: RemoteDataset) -> RemoteDataset | None:
     """Another known dataset whose file ``name`` this file is (checked by size, then digest)."""
     for other in KNOWN_SOURCES:
         if other is wanted:
@@ -114,10 +119,13 @@ def _dataset_owning(path: Path, name: str, wanted: DatasetSource) -> DatasetSour
     return None
 
 
-def _search_dirs(data_dir: str | os.PathLike[str] | None) -> list[tuple[str, Path | None]]:
+def _search_dirs(
+    data_dir: str | os.PathLike[str] | None, also_look_in: Sequence[tuple[str, Path | None]]
+) -> list[tuple[str, Path | None]]:
     env = os.environ.get(DATA_ENV)
     return [
         ("data_dir", Path(data_dir).expanduser() if data_dir is not None else None),
         (f"${DATA_ENV}", Path(env).expanduser() if env else None),
+        *also_look_in,
         ("cache", default_cache_dir()),
     ]
