@@ -96,7 +96,7 @@ def test_shared_value_shows_the_sum_when_its_last_reader_is_done():
 
 def test_page_is_one_file_that_fetches_nothing(tmp_path):
     path = tmp_path / "page.html"
-    apple_orange().explain(path)
+    explain(apple_orange(), path)
     html = path.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html)
@@ -134,7 +134,7 @@ def test_heat_maps_are_valid_pngs_of_the_array():
 
 def test_explain_leaves_the_caller_graph_run_and_unchanged():
     g = shared_value_graph()  # never run: explain runs it
-    explanation = g.explain()
+    explanation = explain(g)
     assert isinstance(explanation, Explanation) and g["x"].grad == 5.0
     before = format_trace(g)
     explanation.html()

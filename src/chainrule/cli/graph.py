@@ -7,7 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..explain import apply_inputs
-from ..graph import EXAMPLES, Graph, format_trace, network_graph
+from ..graph import EXAMPLES, Graph, format_trace, network_graph, save
 from ..graph.export import FORMATS
 from ..plots import require_matplotlib
 from ..graph.text import grad_text, value_text
@@ -104,5 +104,5 @@ def run(args: argparse.Namespace) -> int:
     path = output_path(args)
     graph = build(args)
     print(format_trace(graph) if args.trace else format_edges(graph))
-    print(f"\nwrote {graph.save(path)}")
+    print(f"\nwrote {save(graph, path)}")
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .core import Graph, GraphError
+from .dot import to_dot
+from .svg import to_svg
 
 FORMATS = (".svg", ".png", ".dot", ".gv")
 
@@ -14,9 +16,9 @@ def save(graph: Graph, path: str | Path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".svg":
-        path.write_text(graph.to_svg(), encoding="utf-8")
+        path.write_text(to_svg(graph), encoding="utf-8")
     elif suffix in (".dot", ".gv"):
-        path.write_text(graph.to_dot(), encoding="utf-8")
+        path.write_text(to_dot(graph), encoding="utf-8")
     elif suffix == ".png":
         from .png import save_png
 
