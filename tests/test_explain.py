@@ -172,6 +172,20 @@ def test_cli_writes_the_page_and_rejects_bad_input(tmp_path, capsys):
         main(["explain"])
 
 
+def test_cli_exact_page_and_output_checked_first(tmp_path, capsys):
+    out = tmp_path / "exact.html"
+    assert main(["explain", "apple-orange", "--exact", "-o", str(out)]) == 0
+    doc = json.loads(re.search(r'id="explain-data">(.*?)</script>', out.read_text(encoding="utf-8"), re.S).group(1))
+    assert [i["value"] for i in doc["inputs"]] == ["100.0", "2.0", "150.0", "3.0", "1.1"]
+    assert not any(i["editable"] for i in doc["inputs"])  # fractions: a fixed page
+    capsys.readouterr()
+    for argv in (["apple", "--exact", "--serve"], ["apple", "-o", str(tmp_path / "no" / "x.html")]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["explain", *argv])
+        assert exit_info.value.code == 2 and capsys.readouterr().err.count("\n") == 1
+    assert not (tmp_path / "no").exists()
+
+
 def test_cli_trace_with_input_matches_the_library(capsys, tmp_path):
     trace = cli_trace(capsys, tmp_path, "apple", "--input", "apple=150", "--input", "tax=1.08")
     g = EXAMPLES["apple"]()
