@@ -14,11 +14,13 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from chainrule.cli.main import main
 from chainrule.explain import Explanation
-from chainrule.graph import EXAMPLES
+from chainrule import TwoLayerNet
+from chainrule.graph import EXAMPLES, network_graph
 
 from explain_helpers import cli_trace
 
@@ -101,7 +103,8 @@ def shown(browser) -> dict:
           forward: q('.lines .forward').map(p => [p.dataset.node, p.textContent]),
           products: q('.lines .product').map(p => [p.dataset.node, p.dataset.input,
                      {upstream: span(p, 'upstream'), local: span(p, 'local'), grad: span(p, 'grad')}]),
-          results: q('.lines .result').map(p => [p.dataset.edge, p.querySelector('.grad').textContent]),
+          results: q('.lines .result:not(.parameter)').map(p => [p.dataset.edge, p.querySelector('.grad').textContent]),
+          parameterResults: q('.lines .result.parameter').map(p => [p.dataset.edge, p.querySelector('.grad').textContent]),
           visibleGrads: q('svg text.grad:not(.pending)').map(t => t.textContent),
           activeNodes: q('svg circle.node.active').map(c => c.dataset.name),
           backpropOps: +document.querySelector('.meter.backprop').dataset.ops,
@@ -243,6 +246,12 @@ def test_network_on_a_random_batch_matches_chainrule_graph_model(browser, tmp_pa
     seen = walk(browser)
     trace = cli_trace(capsys, tmp_path, "--model", "two-layer")
     compare_with_trace(seen, trace)
+    # the summary lists the 39,760 parameter gradients the cost meter counts, not only ∂loss/∂x
+    net = TwoLayerNet(784, 50, 10, rng=0)
+    network_graph(net, batch_size=100, seed=0)  # the batch and the run of --random-batch
+    grads = {f"{key}{n}": net.layers[f"Affine{n}"].grads[key] for n in (1, 2) for key in ("W", "b")}
+    assert dict(seen[-1]["parameterResults"]) == {k: f"norm {np.linalg.norm(g):.3g}" for k, g in grads.items()}
+    assert sum(net.params[key].size for key in grads) == 39_760
     press(browser, "back")  # the last backward step (Affine1): heat maps of its gradients
     images = browser.find_elements(By.CSS_SELECTOR, ".figures img")
     assert images and all(img.get_attribute("alt") for img in images)
