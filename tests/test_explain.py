@@ -189,6 +189,20 @@ def test_page_is_one_file_that_fetches_nothing(tmp_path):
     assert json.loads(data)["title"] == "apple-orange"
 
 
+def test_page_skeleton_is_a_template_shipped_as_package_data():
+    import tomllib
+    from importlib.resources import files
+    from pathlib import Path
+
+    assets = {"page.html", "page.css", "page.js"}
+    assert all(files("chainrule.explain").joinpath(name).is_file() for name in assets)
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert assets <= set(pyproject["tool"]["setuptools"]["package-data"]["chainrule.explain"])
+    html = Explanation(apple_orange(), language="zh").html()
+    assert '<html lang="zh-CN">' in html and '<button type="button" data-action="next" data-word="next">下一步</button>' in html
+    assert not re.search(r"\$\w", html.split('<script type="application/json"', 1)[0])  # every $field filled
+
+
 def test_words_exist_in_both_languages():
     for key, text in WORDS.items():
         assert set(text) == {"en", "zh"}, key
