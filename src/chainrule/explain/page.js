@@ -1,4 +1,4 @@
-// chainrule explainer: reveals and highlights what Python computed; it computes no layer itself.
+// chainrule explainer: renders the document's step records and reveals what Python computed; it computes no layer itself.
 (function () {
   "use strict";
   var root = document.getElementById("explainer");
