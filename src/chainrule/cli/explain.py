@@ -74,7 +74,9 @@ def _check(args: argparse.Namespace) -> None:
     if args.model and args.input:
         args.parser.error("--input sets a shopping graph's inputs; a network's inputs are a batch of data")
     if args.exact and (args.model or args.serve):
-        args.parser.error("--exact computes a shopping graph in fractions; not with --model or --serve (which recomputes in floats)")
+        args.parser.error(
+            "--exact computes a shopping graph in fractions; not with --model or --serve (which recomputes in floats)"
+        )
     if args.output or not args.serve:
         try:
             check_destination(page_path(args))

@@ -136,9 +136,9 @@ class _Steps:
                 grad = self.backward_step.get(arrow.target)
             # an array's gradient is labelled "norm 0.0123" (graph.text.grad_text): the page words it
             shown = arrow.grad.removeprefix("norm ") if arrow.grad.startswith("norm ") else None
-            result.append(
-                {"value": self.value_ready(edge), "grad": grad, "source": arrow.source, "target": arrow.target, "norm": shown}
-            )
+            result.append({
+                "value": self.value_ready(edge), "grad": grad, "source": arrow.source, "target": arrow.target, "norm": shown
+            })
         return result
 
     def circle_steps(self) -> list[Record]:
@@ -273,7 +273,8 @@ class _Steps:
         )
 
     def _product(self, step: TraceStep) -> Record:
-        """``∂total/∂apple_price = ∂total/∂fruit_price × ∂(apple_price + orange_price)/∂apple_price = 1.1 × 1.0 = 1.1``."""
+        """One input's chain-rule product, which the page writes as
+        ``∂total/∂apple_price = ∂total/∂fruit_price × ∂(apple_price + orange_price)/∂apple_price = 1.1 × 1.0 = 1.1``."""
         node, name = step.node, step.input_name
         if step.grad is None:
             return {"kind": "no_gradient", "node": node.name, "input": name}
@@ -353,7 +354,8 @@ class _Steps:
         ]
         if parameters:
             count = sum(int(array.size) for _, array, _ in parameters)
-            rows.append({"kind": "heading", "words": words("results_parameters", count=len(parameters), unknowns=f"{count:,}")})
+            heading = words("results_parameters", count=len(parameters), unknowns=f"{count:,}")
+            rows.append({"kind": "heading", "words": heading})
             rows += [
                 {"kind": "result", "edge": label, "out": out, "grad": gradient(grad), "parameter": True}
                 for label, _, grad in parameters
