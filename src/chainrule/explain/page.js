@@ -298,7 +298,9 @@
     }).then(function (response) {
       return response.json().then(function (body) { return { ok: response.ok, body: body }; });
     }).then(function (reply) {
-      if (!reply.ok) throw new Error(fill(word("recompute_failed"), { error: reply.body.error }));
+      if (!reply.ok) {  // a words record if the server sends one, else its English message after our words
+        throw new Error(reply.body.words ? say(reply.body.words) : fill(word("recompute_failed"), { error: reply.body.error }));
+      }
       var step = state.step;
       doc = reply.body;
       drawGraph();
