@@ -1,4 +1,4 @@
-"""Numbers as a person writes them, shared by the shopping demo, the graph's labels and the explainer."""
+"""Numbers as a person writes them (and counts with their nouns), shared by the demos, the graph's labels, the explainer and the messages."""
 
 from __future__ import annotations
 
@@ -12,3 +12,8 @@ def format_number(value: Any) -> str:
     every digit a shopping example can have.
     """
     return repr(float(f"{float(value):.12g}"))
+
+
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """``plural(1, "epoch")`` -> '1 epoch', ``plural(3, "epoch")`` -> '3 epochs': never '1 epochs'."""
+    return f"{count} {noun if count == 1 else plural_form or noun + 's'}"

@@ -52,7 +52,7 @@ WORDS: dict[str, dict[str, str]] = {
         "zh": "已做 {ops} / {total} 次运算（正向 {forward} + 反向 {backward}）· 已得梯度：{known} / {unknowns}",
     },
     "numerical_count": {
-        "en": "{ops} operations for the {known} gradients known so far (2 forward passes of {nodes} nodes each); {total} for all {unknowns}",
+        "en": "gradients known so far: {known}, at {ops} operations (2 forward passes of {nodes} nodes each); all {unknowns}: {total} operations",
         "zh": "已得的 {known} 个梯度需 {ops} 次运算（每个梯度 2 次正向传播，每次 {nodes} 个节点）；全部 {unknowns} 个需 {total} 次",
     },
     "cost_ratio": {
