@@ -26,8 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))  # the scripts' table of expected output is test data
 
-from chainrule.book.scripts import SCRIPTS, BookScript  # noqa: E402
+from book_scripts_table import SCRIPTS, BookScript  # noqa: E402
 
 DEFAULT_BOOK = next(
     (p / "shared" / "dlfs-book" for p in ROOT.parents[:2] if (p / "shared" / "dlfs-book").is_dir()),

@@ -12,7 +12,7 @@ weights, batch order, optimizer and number of steps in both frameworks:
   cnn-recipe  `chainrule train --model cnn`'s recipe (Adam, cosine decay per epoch, L2 weight decay
             on weights only, He init) on all 60,000 training images (as --validation-split 0), for
             --recipe-epochs epochs; prints the training time until test accuracy first reaches 99%
-  cnn-cli   the command itself, `chainrule train --model cnn --validation-split 0 --epochs
+  cnn-cli   what the command does (chainrule.train, the call it makes), `chainrule train --model cnn --validation-split 0 --epochs
             --recipe-epochs` (chainrule only): its wall time and final test accuracy
 
 Usage:  python benchmarks/mnist_accuracy.py [--jobs textbook,fixed,default,cnn,cnn-recipe,cnn-cli] [--seeds 0,1,2]
@@ -57,7 +57,7 @@ TARGET = 0.99  # the cnn-recipe job reports the training time until test accurac
 
 
 def cnn_recipe() -> dict:
-    from chainrule.cli.train import RECIPES
+    from chainrule.recipes import RECIPES
 
     return RECIPES["cnn"]
 
@@ -192,29 +192,35 @@ def torch_job(job: str, seed: int) -> dict:
             "epoch_seconds": epoch_seconds, "epoch_accuracy": epoch_accuracy}
 
 
-def default_job(seed: int, *options: str) -> dict:
-    """`chainrule train` itself (its default recipe, or ``options``), timed end to end.
+def default_job(seed: int, **options: object) -> dict:
+    """What `chainrule train` does (its default recipe, or ``options``), through the library call
+    the command makes (:func:`chainrule.train`), timed end to end.
 
-    With ``-v 0`` the command's last line is a JSON summary: the test accuracy measured after
-    training, and the training time alone (``training_seconds``, without data loading and the
-    final evaluation).
+    ``training_seconds`` is the training time alone (without data loading and the final
+    evaluation), as the command reports it.
     """
-    import contextlib
-    import io
     import tempfile
 
-    from chainrule.cli.main import main
+    import chainrule
 
-    printed = io.StringIO()
-    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(printed):
+    with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        code = main(["train", "--seed", str(seed), "--output-dir", tmp, "-v", "0", *options])
+        result = chainrule.train(seed=seed, output_dir=tmp, verbose=0, **options)
         seconds = time.perf_counter() - started
-        config = json.load(open(os.path.join(tmp, "config.json")))
-    assert code == 0, printed.getvalue()
-    summary = json.loads(printed.getvalue().strip().splitlines()[-1])
-    return {"accuracy": summary["test_acc"], "seconds": seconds, "training_seconds": summary["seconds"],
+    config = result.config
+    return {"accuracy": result.test_accuracy, "seconds": seconds, "training_seconds": result.seconds,
             "peak_mib": peak_mib(), "recipe": f"{config['model']} {config['hidden_sizes']} {config['training']}"}
+
+
+def positive_int(text: str) -> int:
+    """A count given on the command line: a one-line error (exit 2) for anything else."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 JOBS = ("textbook", "fixed", "default", "cnn", "deep-cnn", "cnn-recipe", "cnn-cli")
@@ -251,8 +257,6 @@ def run_child(framework: str, job: str, seed: int) -> dict | None:
 
 
 def main() -> None:
-    from chainrule.cli.types import positive_int  # the CLI's own check: a one-line error, exit 2
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=job_list, default="textbook,fixed,default", help=f"comma-separated, from {','.join(JOBS)}")
     parser.add_argument("--seeds", default="0,1,2", help="seeds for the fixed recipe (the others use the first)")
@@ -266,9 +270,9 @@ def main() -> None:
     EPOCHS["cnn-recipe"] = args.recipe_epochs or cnn_recipe()["epochs"]
     if args.child:
         framework, job, seed = args.child
-        cli_options = ["--model", "cnn", "--validation-split", "0", "--epochs", str(EPOCHS["cnn-recipe"])]
+        cli_options = {"model": "cnn", "validation_split": 0.0, "epochs": EPOCHS["cnn-recipe"]}
         result = {"chainrule": lambda: chainrule_job(job, int(seed)), "torch": lambda: torch_job(job, int(seed)),
-                  "default": lambda: default_job(int(seed), *(cli_options if job == "cnn-cli" else []))}[framework]()
+                  "default": lambda: default_job(int(seed), **(cli_options if job == "cnn-cli" else {}))}[framework]()
         print(json.dumps(result))
         return
 

@@ -36,6 +36,7 @@ eye floor full full_like greater greater_equal isfinite isinf isnan less less_eq
 log1p logical_and logical_not logical_or logical_xor matmul max maximum mean min minimum moveaxis
 multiply negative not_equal ones ones_like pad power prod ravel reshape result_type sign sqrt
 square stack std subtract sum take tanh tensordot transpose var where zeros zeros_like ndim shape size
+log2 fmax
 """.split()
 ALLOWED_ATTRIBUTES = """
 bool_ float16 float32 float64 int8 int16 int32 int64 uint8 intp dtype inf nan pi newaxis e

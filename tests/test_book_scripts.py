@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.book.scripts import SCRIPTS, BookScript, gradient_diffs
+from book_scripts_table import SCRIPTS, BookScript, gradient_diffs
 
 from book_support import BOOK, HAVE_BOOK, ROOT
 

@@ -76,7 +76,7 @@ CASES = [
     ([*TRAIN, "--schedule", "linear"], 2, ["--schedule", "invalid choice", "'linear'"]),
     ([*TRAIN, "-v", "3"], 2, ["--verbose", "invalid choice", "3"]),
     ([*TRAIN, "--model", "two-layer", "--dropout", "0.5"], 2, ["--dropout", "--model mlp", "two-layer"]),
-    ([*TRAIN, "--model", "cnn", "--hidden-sizes", "10,5"], 2, ["--model cnn", "one hidden layer", "[10, 5]"]),
+    ([*TRAIN, "--model", "cnn", "--hidden-sizes", "10,5"], 2, ["--model cnn", "one hidden layer", "--hidden-sizes 10,5"]),
     ([*TRAIN, "--learning-rate", "0.1"], 2, ["unrecognized arguments", "--learning-rate"]),
     # train: environment, found before any data is loaded
     ([*TRAIN, "--data-dir", "{missing}"], 2, ["--data-dir", "does not exist", "{missing}"]),
@@ -93,7 +93,10 @@ CASES = [
     ([*EVALUATE, "--batch-size", "all"], 2, ["--batch-size", "positive integer", "'all'"]),
     ([*EVALUATE, "--data-dir", "{missing}"], 2, ["--data-dir", "does not exist", "{missing}"]),
     ([*EVALUATE, "--data-dir", "{empty}"], 2, ["--data-dir", "no MNIST files", "{empty}"]),
-    (["evaluate", "{missing}"], 1, ["no checkpoint", "{missing}"]),
+    (["book"], 2, ["name the book's script to run"]),  # was: "the following arguments are required: script_args"
+    (["evaluate", "{missing}"], 1, ["{missing} does not exist", "RUN_DIR is a run directory"]),
+    # a file is no run directory: never advice to train into it (chainrule train --output-dir README.md)
+    (["evaluate", "{file}"], 1, ["{file} is a file, not a folder", "RUN_DIR is a run directory"]),
     (["evaluate"], 2, ["required", "RUN_DIR"]),
     # gradcheck
     (["gradcheck", "--batch-size", "0"], 2, ["--batch-size", "positive integer", "'0'"]),
@@ -113,8 +116,8 @@ CASES = [
     (["graph", "pear"], 2, ["example", "invalid choice", "'pear'"]),
     (["graph"], 2, ["give an example", "--model two-layer"]),
     (["graph", "apple", "-o", "{out}/apple.jpg"], 2, ["-o", "suffix", "apple.jpg"]),
-    (["graph", "apple", "-o", "{missing}/apple.svg"], 1, ["No such file or directory", "{missing}"]),
-    (["graph", "apple", "-o", "{file}/apple.svg"], 1, ["Not a directory", "{file}"]),
+    (["graph", "apple", "-o", "{missing}/apple.svg"], 2, ["-o", "does not exist", "{missing}"]),
+    (["graph", "apple", "-o", "{file}/apple.svg"], 2, ["-o", "is a file, not a folder", "{file}"]),
     # bench
     ([*BENCH, "--hidden-sizes", "10,,5"], 2, ["--hidden-sizes", "comma-separated", "'10,,5'"]),
     ([*BENCH, "--hidden-sizes", "0"], 2, ["--hidden-sizes", "positive", "'0'"]),

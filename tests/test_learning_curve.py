@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("matplotlib")
 
 from chainrule.plots import plot_learning_curve  # noqa: E402
-from chainrule.training.history import History  # noqa: E402
+from chainrule.history import History  # noqa: E402
 
 
 def test_the_best_marker_is_the_lowest_validation_loss(tmp_path):

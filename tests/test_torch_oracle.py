@@ -29,7 +29,8 @@ def compare_with_torch(layer: Any, torch_fn: Callable, *inputs: np.ndarray, extr
     torch_out = torch_fn(*tensors, *[torch.as_tensor(e) for e in extra])
     torch_out.backward(torch.as_tensor(dout, dtype=torch.float64))
     np.testing.assert_allclose(out, torch_out.detach().numpy(), rtol=RTOL, atol=ATOL)
-    for mine, tensor in zip(grads, tensors):
+    assert len(grads) == len(tensors), f"{type(layer).__name__}.backward returned {len(grads)} gradients for {len(tensors)} inputs"
+    for mine, tensor in zip(grads, tensors, strict=True):
         np.testing.assert_allclose(mine, tensor.grad.numpy(), rtol=RTOL, atol=ATOL)
 
 

@@ -78,6 +78,7 @@ from .nets import (
     perplexity,
 )
 from .optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
+from .experiment import TrainResult, train
 
 __version__ = "0.1.0"
 
@@ -124,6 +125,7 @@ __all__ = [
     "Softmax",
     "SoftmaxWithLoss",
     "Tanh",
+    "TrainResult",
     "TwoLayerNet",
     "array_module",
     "cross_entropy_error",
@@ -166,4 +168,5 @@ __all__ = [
     "SkipGram",
     "perplexity",
     "clip_grads",
+    "train",
 ]

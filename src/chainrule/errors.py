@@ -35,6 +35,10 @@ class DataError(ChainruleError, ValueError):
     """A dataset file is missing, corrupt, truncated, or fails its checksum."""
 
 
+class DataDirError(DataError):
+    """A data folder named on purpose (``data_dir``, ``--data-dir``) lacks the dataset's files."""
+
+
 class CheckpointError(ChainruleError, ValueError):
     """A checkpoint or state dict does not match the model it is loaded into."""
 
@@ -74,3 +78,10 @@ class ConfigTypeError(ConfigError, TypeError):
 
 class RunDirError(ChainruleError, OSError):
     """A run directory cannot be used: locked by another process, unwritable, or the disk is full."""
+
+
+class UnknownWordError(ChainruleError, KeyError):
+    """A word asked for is not in the vocabulary (a ``KeyError``, as a dict lookup would raise)."""
+
+    def __str__(self) -> str:  # KeyError's own quotes the message as a repr
+        return str(self.args[0]) if self.args else ""

@@ -31,7 +31,7 @@ import numpy as np
 
 from .checkpoint import CHECKPOINT, TEMP_SUFFIX, Checkpoint, atomic_write_bytes, encode_checkpoint, read_checkpoint
 from .errors import CheckpointError, NonFiniteError, RunDirError
-from .training.history import History
+from .history import History
 
 LAST = CHECKPOINT
 BEST = "best.npz"
@@ -50,6 +50,8 @@ class RunDir:
         self.path, self.config, self._lock_fd = path, config, lock_fd
         self.best: dict[str, Any] = {}  # {"epoch", "val_loss", "val_acc"} of best.npz
         self.epoch = 0  # epochs completed in the last checkpoint
+        self.is_new = False  # made by create(): nothing of it predates this process
+        self.created = False  # create() made the folder itself
 
     # -- opening --------------------------------------------------------------------------------
 
@@ -64,15 +66,16 @@ class RunDir:
         unwritable directory is found before any data is loaded.
         """
         if path is None:
-            target = _claim_free_name(Path(root), name)
+            target, created = _claim_free_name(Path(root), name), True
         else:
-            target = Path(path)
+            target, created = Path(path), not Path(path).exists()
             _make_directory(target, exist_ok=True)
         run = cls._lock(target, config)
+        run.is_new, run.created = True, created
         try:
             if (target / LAST).exists():
-                raise RunDirError(f"{target} already holds a run ({LAST}); continue it with --resume "
-                                  "(RunDir.open) or choose another directory")
+                raise RunDirError(f"{target} already holds a run ({LAST}); resume it "
+                                  "(--resume) or choose another directory")
             run._write_config()
         except BaseException:
             run.close()
@@ -192,6 +195,31 @@ class RunDir:
         self._write(LAST, data, "the previous checkpoint is intact")
         self.best, self.epoch = best, epoch
         self.write_derived(history)
+
+    def prepare(self, net: Any, optimizer: Any, history: History) -> None:
+        """Before the first epoch: refuse a disk too full for a checkpoint, and write a new run's
+        epoch-0 checkpoint, so that an unwritable directory shows before any training."""
+        self.check_free_space(estimated_checkpoint_bytes(net, optimizer))
+        if not self.has_checkpoint():
+            self.save(net, optimizer, history)
+
+    def discard_if_untrained(self) -> None:
+        """Remove what a new run wrote if it stopped before its first epoch was checkpointed.
+
+        A run that failed before training (a bad option found late, missing data) leaves no
+        folder holding only ``config.json``, nor an untrained checkpoint that would later be
+        evaluated as if it had been trained. A folder the user gave is kept, emptied of our files.
+        """
+        if not self.is_new or self.epoch > 0 or self._lock_fd is None:
+            return
+        for name in (LAST, BEST, "config.json", "metrics.json", "metrics.csv"):
+            (self.path / name).unlink(missing_ok=True)
+        if self.created:
+            (self.path / LOCK).unlink(missing_ok=True)
+            try:
+                self.path.rmdir()
+            except OSError:  # something else is in it: keep it
+                pass
 
     def check_free_space(self, nbytes: int) -> None:
         """Refuse to start when the disk cannot hold a checkpoint of ``nbytes`` plus its temporary copy."""

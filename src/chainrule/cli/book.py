@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..book import run_script
+from ..errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,11 +17,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "tree) and its weight pickles read without running code. Same as `python -m chainrule.book`.",
         epilog="example: cd deep-learning-from-scratch/ch05 && chainrule book train_neuralnet.py",
     )
-    parser.add_argument("script", help="the book's script, e.g. train_neuralnet.py")
+    # Optional for argparse, so that a missing script gets our message, not "script_args is required".
+    parser.add_argument("script", nargs="?", help="the book's script, e.g. train_neuralnet.py")
     parser.add_argument("script_args", nargs=argparse.REMAINDER, help="arguments passed on to the script")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.script:
+        raise UsageError("name the book's script to run, e.g. `chainrule book train_neuralnet.py` in the book's "
+                         "ch05 folder (chainrule book --help)")
     run_script(args.script, args.script_args)
     return 0

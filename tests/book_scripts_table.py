@@ -1,7 +1,7 @@
-"""The book's chapters 5-8 scripts: how long each runs and what to read from its output.
+"""Test data: the book's chapters 5-8 scripts, how long each runs and what to read from its output.
 
-Shared by ``benchmarks/book_scripts.py`` (full-length runs, the table in ``docs/book.md``) and the
-tests (the same scripts, the long ones on a slice of MNIST or for a limited time).
+Shared by the tests (the scripts, the long ones on a slice of MNIST or for a limited time) and
+``benchmarks/book_scripts.py`` (full-length runs, the table in ``docs/book.md``).
 """
 
 from __future__ import annotations

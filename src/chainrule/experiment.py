@@ -1,0 +1,259 @@
+"""One training run end to end, as one library call: what ``chainrule train`` does, from Python.
+
+    import chainrule
+    result = chainrule.train(model="cnn", epochs=5, output_dir="runs/cnn")
+    result.test_accuracy, result.history, result.net, result.run_dir
+    chainrule.train(resume="runs/cnn", epochs=8)            # continue it to 8 epochs
+
+:func:`train` opens (and locks) the run directory before any data is loaded, builds the network
+and optimizer from the run's config, loads the data, fits with a
+:class:`~chainrule.training.Trainer` that checkpoints every epoch, measures the test set once at
+the end and draws the learning curve. The recipes and the resume rules are
+:mod:`chainrule.recipes`; the run directory is :mod:`chainrule.rundir`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .data.catalog import data_location, load_dataset
+from .errors import ChainruleError, CheckpointError, ConfigError, RunDirError, UsageError
+from .history import History
+from .models import IMAGE_MODELS, build_model
+from .number_format import plural
+from .optimizers import make_optimizer
+from .plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
+from .recipes import DEFAULT_DATASET, DEFAULT_MODEL, OptionError, TrainOptions, new_run_config, resume_config
+from .rundir import BEST, RunDir
+from .threads import set_threads
+from .training import Trainer, evaluate, make_schedule, split_validation
+
+RUNS_ROOT = "runs"
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the trained network, its whole history and the test-set figures.
+
+    ``test_accuracy``/``test_loss`` are None when nothing was trained (the run already had its
+    epochs). ``epochs_trained`` counts this call's epochs, ``seconds`` their time.
+    """
+
+    net: Any
+    history: History
+    config: dict[str, Any]
+    run_dir: Path | None
+    test_accuracy: float | None = None
+    test_loss: float | None = None
+    epochs_trained: int = 0
+    seconds: float = 0.0
+    best_epoch: int | None = None
+    figures: list[Path] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON line ``chainrule train -v 0`` prints."""
+        return {"test_acc": self.test_accuracy, "test_loss": self.test_loss, "epochs": len(self.history),
+                "seconds": self.seconds, "best_epoch": self.best_epoch}
+
+
+def train(
+    model: str | None = None,
+    *,
+    resume: bool | str | os.PathLike[str] | None = None,
+    output_dir: str | os.PathLike[str] | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    download: bool = True,
+    verify: bool = True,
+    backend: str = "numpy",
+    threads: int | None = None,
+    verbose: int = 1,
+    distributed: bool = False,
+    sync_batchnorm: bool = False,
+    plots: bool = True,
+    runs_root: str | os.PathLike[str] = RUNS_ROOT,
+    **options: Any,
+) -> TrainResult:
+    """Train a network on MNIST or Fashion-MNIST into a run directory, as ``chainrule train`` does.
+
+    ``model`` and ``options`` are :class:`~chainrule.recipes.TrainOptions` (``dataset``,
+    ``hidden_sizes``, ``optimizer``, ``lr``, ``epochs``, ``batch_size``, ``seed``, ...); what is
+    not given comes from the model's recipe. ``output_dir``: the run directory (default:
+    ``runs/DATASET-MODEL``, numbered if taken). ``resume``: a run directory to continue, or True
+    for the latest run of this dataset and model (or ``output_dir``); only ``epochs`` and ``lr``
+    may differ from the run's. ``data_dir``: read the dataset from that folder alone; otherwise
+    ``$CHAINRULE_DATA``, the user cache, or a (checksummed) download unless ``download=False``.
+    ``verbose``: 0 silent, 1 progress bars, 2 a line per epoch. ``distributed``: train on every
+    process ``mpiexec`` started (the ``mpi`` extra). ``plots``: draw ``learning_curve.png``.
+    """
+    if verbose not in (0, 1, 2):
+        raise ConfigError(f"train: verbose must be 0, 1 or 2, got {verbose!r}")
+    run_options = TrainOptions(model=model, **options)
+    if sync_batchnorm and not distributed:
+        raise OptionError("{sync_batchnorm} applies to {distributed} training", "sync_batchnorm", "distributed")
+    communicator = _start_distributed(threads, verbose) if distributed else None
+    if threads is not None and communicator is None:
+        set_threads(threads)
+    try:
+        if communicator is None or communicator.is_root:  # rank 0 alone opens, reads and writes the run
+            with _open_run(run_options, resume, output_dir, runs_root, verbose) as run:
+                try:
+                    return _train(run_options, run, communicator, data_dir, download, verify, backend, verbose,
+                                  sync_batchnorm, plots)
+                except BaseException:
+                    run.discard_if_untrained()
+                    raise
+        return _train(run_options, None, communicator, data_dir, download, verify, backend, verbose, sync_batchnorm, plots)
+    except ChainruleError as error:
+        if communicator is None or communicator.size == 1:
+            raise
+        from .distributed.runtime import fail_job  # every rank must stop, or the others wait forever
+
+        fail_job(communicator, f"chainrule train: error: {error}", 2 if isinstance(error, (UsageError, ConfigError)) else 1)
+        raise  # not reached
+
+
+def _open_run(options: TrainOptions, resume: Any, output_dir: Any, runs_root: Any, verbose: int) -> RunDir:
+    """Lock the run directory before any data is loaded: a new one, or the one to resume."""
+    name = f"{options.dataset or DEFAULT_DATASET}-{options.model or DEFAULT_MODEL}"
+    if not resume:
+        config = new_run_config(options)
+        _check_sizes_before_data(config)
+        return RunDir.create(output_dir, config=config, root=runs_root, name=name)
+    path = Path(resume) if resume is not True else (Path(output_dir) if output_dir is not None else RunDir.latest(runs_root, name))
+    if path is None:
+        raise CheckpointError(f"resume: no run with a checkpoint under {Path(runs_root) / name}*; name the run directory")
+    run = RunDir.open(path)
+    try:
+        run.config, changes = resume_config(options, run.config, run.epoch, str(run.path))
+    except BaseException:
+        run.close()
+        raise
+    if changes and verbose:
+        print("resume: " + "; ".join(changes), flush=True)
+    return run
+
+
+def _check_sizes_before_data(config: dict[str, Any]) -> None:
+    """With ``limit`` the sample count is known before loading: refuse a split that leaves nothing."""
+    settings = config["training"]
+    if settings.get("limit"):
+        split_validation(range(settings["limit"]), range(settings["limit"]), settings.get("validation_split", 0.0))
+
+
+def _train(
+    options: TrainOptions, run: RunDir | None, communicator: Any, data_dir: Any, download: bool, verify: bool,
+    backend: str, verbose: int, sync_batchnorm: bool, plots: bool,
+) -> TrainResult:
+    """Train the run in ``run``; distributed, ``run`` is rank 0's and None elsewhere."""
+    from .distributed import broadcast_from_root, synchronize_batch_norm
+
+    config = run.config if run is not None else None
+    if communicator is not None:
+        config = broadcast_from_root(communicator, config)
+    settings = config["training"]
+    net = build_model(config, rng=settings["seed"], backend=backend)
+    optimizer = make_optimizer(settings["optimizer"], settings["lr"], weight_decay=settings.get("weight_decay", 0.0))
+    settings["lr"] = optimizer.lr
+    history = run.restore(net, optimizer) if run is not None else History()
+    done = len(history) if communicator is None else broadcast_from_root(communicator, len(history))
+    result = TrainResult(net, history, config, run.path if run is not None else None,
+                         best_epoch=(run.best or {}).get("epoch") if run is not None else None)
+    if done and done >= settings["epochs"]:
+        if run is not None and verbose:
+            print(f"{run.path} already has {plural(done, 'epoch')}; ask for more with epochs (--epochs)", file=sys.stderr)
+        return result
+    (x_train, t_train), (x_test, t_test) = _load_data_in_turn(config, communicator, data_dir, download, verify)
+    if settings.get("limit"):
+        x_train, t_train = x_train[: settings["limit"]], t_train[: settings["limit"]]
+    (x_train, t_train), validation = split_validation(x_train, t_train, settings.get("validation_split", 0.0))
+    if sync_batchnorm:
+        synchronize_batch_norm(net, communicator)
+    trainer = Trainer(
+        net, optimizer, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
+        lr_schedule=make_schedule(settings["schedule"], settings["lr"], settings["epochs"]), verbose=verbose,
+        communicator=communicator,
+    )
+    if verbose and run is not None:
+        action = f"resuming at epoch {done + 1}" if done else "training"
+        sizes = " / ".join(f"{n} {part}" for n, part in
+                           ((len(x_train), "train"), (len(validation[0]), "validation"), (len(x_test), "test")) if n)
+        print(f"{action}: {config['model']} {config['hidden_sizes']} on {config['dataset']} ({sizes}) "
+              f"from {data_location(config['dataset'], data_dir)}, "
+              f"{settings['optimizer']} lr {settings['lr']:g}, {config['dtype']}, run directory {run.path}", flush=True)
+    started = time.perf_counter()
+    result.history = trainer.fit(x_train, t_train, validation_data=validation if len(validation[0]) else None,
+                                 history=history, run_dir=run)
+    result.seconds = time.perf_counter() - started
+    result.epochs_trained = len(result.history) - done
+    result.test_loss, result.test_accuracy = evaluate(net, net.xp.asarray(x_test), net.xp.asarray(t_test),
+                                                      communicator=communicator)
+    if run is None:  # not rank 0: it reports and draws nothing
+        return result
+    result.best_epoch = run.best.get("epoch") if run.best else None
+    if verbose:
+        epochs = len(result.history)
+        best = f"; best validation loss at epoch {result.best_epoch} ({BEST})" if result.best_epoch else ""
+        print(f"test accuracy {100 * result.test_accuracy:.2f}% after {plural(epochs, 'epoch')} "
+              f"({result.seconds:.1f} s this session); saved to {run.path}{best}")
+    if plots:
+        result.figures = _write_figures(run.path, result.history, config, verbose)
+    return result
+
+
+def _start_distributed(threads: int | None, verbose: int) -> Any:
+    """The communicator of an ``mpiexec`` job, set up so the job behaves as one program.
+
+    A failing rank ends the job; each rank gets its share of the cores' BLAS threads; only rank 0
+    prints (the others' standard output goes nowhere; errors still reach standard error).
+    """
+    from .distributed import Communicator, abort_on_failure, set_blas_threads
+
+    communicator = Communicator()
+    abort_on_failure(communicator)
+    threads = set_blas_threads(communicator, threads)
+    processes = communicator.processes()
+    if not communicator.is_root:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    elif verbose:
+        each = f"{plural(threads, 'BLAS thread')} each"
+        ranks = plural(communicator.size, "rank")
+        where = ", ".join(f"{rank}: pid {pid} on {host}" for rank, (host, pid) in enumerate(processes))
+        print(f"distributed: {ranks}, {each} ({'ranks' if communicator.size != 1 else 'rank'} {where})", flush=True)
+    return communicator
+
+
+def _load_data_in_turn(config: dict[str, Any], communicator: Any, data_dir: Any, download: bool, verify: bool) -> Any:
+    """Rank 0 loads (and downloads, if need be) first; the others then read what it cached."""
+    def load() -> Any:
+        return load_dataset(config["dataset"], flatten=config["model"] not in IMAGE_MODELS, dtype=config["dtype"],
+                            data_dir=data_dir, download=download, verify=verify)
+
+    if communicator is None:
+        return load()
+    data = load() if communicator.is_root else None
+    communicator.barrier()
+    return data if data is not None else load()
+
+
+def _write_figures(run_dir: Path, history: History, config: dict[str, Any], verbose: int) -> list[Path]:
+    if not matplotlib_available():
+        if verbose:
+            print(f"plots skipped: {INSTALL_HINT}", file=sys.stderr)
+        return []
+    title = f"{config['model']} {config['hidden_sizes']} on {config['dataset']}"
+    path = run_dir / "learning_curve.png"
+    try:
+        plot_learning_curve(history, path, title=title)
+    except OSError as error:
+        raise RunDirError(f"cannot write {path}: {error.strerror or error}; the checkpoints are saved") from None
+    if verbose:
+        print(f"learning curve: {path}")
+    return [path]
+
+
+__all__ = ["RUNS_ROOT", "TrainResult", "train"]
