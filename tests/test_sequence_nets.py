@@ -23,6 +23,7 @@ from chainrule.nets import (
     perplexity,
 )
 from chainrule.optimizers import SGD, Adam
+from chainrule.text import create_contexts_target
 from helpers import ATOL
 from strict_backend import STRICT
 
@@ -163,15 +164,9 @@ def test_eval_mode_turns_dropout_off():
 CORPUS = np.array([0, 1, 2, 3, 4, 1, 5, 6] * 12)  # "you say goodbye and i say hello ." repeated
 
 
-def _contexts(corpus, window=1):
-    target = corpus[window:-window]
-    contexts = np.stack([corpus[i - window : i + window + 1] for i in range(window, len(corpus) - window)])
-    return np.delete(contexts, window, axis=1), target
-
-
 @pytest.mark.parametrize("cls", [CBOW, SkipGram])
 def test_word2vec_learns_the_tiny_corpus(cls):
-    contexts, target = _contexts(CORPUS)
+    contexts, target = create_contexts_target(CORPUS, window_size=1)
     net = cls(V, 5, 1, CORPUS, sample_size=2, rng=0)
     optimizer = Adam(0.05)
     x, t = (contexts, target) if cls is CBOW else (target, contexts)

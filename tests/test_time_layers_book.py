@@ -1,6 +1,8 @@
 """The sequence layers and language models against the second book's own code, read in place
-(``CHAINRULE_BOOK2_DIR``, by default ``shared/dlfs-book2`` beside the repository; skipped where
-it is absent). Same weights, same inputs: the outputs and gradients must agree.
+(``CHAINRULE_BOOK2_DIR``, see ``book2_support``; skipped where it is absent). Same weights, same
+inputs: the outputs and gradients must agree. The book's modules are imported in this process
+(arrays cross by reference, not through a subprocess) under their own ``common`` package, which
+the fixture puts away afterwards.
 
 The book computes its time layers in float32 (``np.empty(..., dtype='f')``) and guards its
 sigmoid loss with ``1e-7``, so agreement is to float32 precision; the PyTorch tests hold the
@@ -20,6 +22,7 @@ import numpy as np
 import pytest
 
 from chainrule.clipping import clip_grads
+from chainrule.data import PTB, load_ptb
 from chainrule.layers import (
     EmbeddingDot,
     NegativeSamplingLoss,
@@ -31,19 +34,12 @@ from chainrule.layers import (
     TimeRNN,
     TimeSoftmaxWithLoss,
 )
-from chainrule.nets import BetterRnnlm, Rnnlm
+from chainrule.nets import BetterRnnlm, Rnnlm, perplexity
 
-ROOT = Path(__file__).resolve().parents[1]
+from book2_support import BOOK2
 
-
-def _book2_dir() -> Path:
-    if os.environ.get("CHAINRULE_BOOK2_DIR"):
-        return Path(os.environ["CHAINRULE_BOOK2_DIR"])
-    candidates = [parent / "shared" / "dlfs-book2" for parent in ROOT.parents[:2]]
-    return next((path for path in candidates if path.is_dir()), candidates[0])
-
-
-BOOK2 = _book2_dir()
+REAL_DATA = os.environ.get("CHAINRULE_DATA")
+HAVE_PTB = bool(REAL_DATA) and all((Path(REAL_DATA) / "ptb" / f.name).is_file() for f in PTB.files.values())
 pytestmark = pytest.mark.skipif(not (BOOK2 / "common" / "time_layers.py").is_file(), reason=f"no second book at {BOOK2}")
 TOL = dict(rtol=2e-4, atol=2e-6)  # float32 arithmetic in the book's layers
 
@@ -208,6 +204,23 @@ def test_the_books_trained_rnnlm_loads_and_predicts_as_in_the_book(book):
     mine.load_params(weights)
     xs = np.random.default_rng(0).integers(0, 10000, (2, 6))
     close(mine.predict(xs), theirs.predict(xs))
+
+
+@pytest.mark.skipif(not HAVE_PTB, reason="set CHAINRULE_DATA to a folder with ptb/ptb.*.txt to run")
+def test_the_books_trained_rnnlm_has_the_books_perplexity_on_ptb(book):
+    """Through chainrule's loader, model and :func:`perplexity` as through the book's
+    ``eval_perplexity``, on the start of the PTB test set (the whole set, 82,430 words, gives
+    136.08 here, the book's ch06/eval.py figure; too slow for every run)."""
+    corpus, word_to_id, _ = load_ptb("test", download=False, progress=False)
+    corpus = corpus[: 10 * 35 * 8 + 1]  # 8 windows of batch 10 x 35 words
+    weights = BOOK2 / "ch06" / "Rnnlm.pkl"
+    mine = Rnnlm(len(word_to_id), 100, 100, dtype=np.float32)
+    mine.load_params(weights)
+    theirs = book.rnnlm.Rnnlm()
+    theirs.load_params(str(weights))
+    expected = book.util.eval_perplexity(theirs, corpus)
+    assert 100 < expected < 300
+    assert perplexity(mine, corpus) == pytest.approx(expected, rel=1e-5)
 
 
 def test_saved_weights_load_into_the_books_model(book, tmp_path):
