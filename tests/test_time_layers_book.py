@@ -48,11 +48,11 @@ TOL = dict(rtol=2e-4, atol=2e-6)  # float32 arithmetic in the book's layers
 def book():
     """The book's modules, imported under its own ``common`` package and put away afterwards
     (the first book's ``common`` may be imported by other tests)."""
-    saved = {name: module for name, module in sys.modules.items() if name == "common" or name.startswith("common.")}
-    for name in saved:
+    saved_modules = {name: module for name, module in sys.modules.items() if name == "common" or name.startswith("common.")}
+    saved_path = list(sys.path)  # the book's modules also append '..' to it
+    for name in saved_modules:
         del sys.modules[name]
-    paths = [str(BOOK2), str(BOOK2 / "ch04"), str(BOOK2 / "ch06")]
-    sys.path[:0] = paths
+    sys.path[:0] = [str(BOOK2), str(BOOK2 / "ch04"), str(BOOK2 / "ch06")]
     try:
         yield SimpleNamespace(
             time_layers=importlib.import_module("common.time_layers"),
@@ -62,13 +62,21 @@ def book():
             better_rnnlm=importlib.import_module("better_rnnlm"),
         )
     finally:
-        for path in paths:
-            sys.path.remove(path)
+        sys.path[:] = saved_path
         for name in [n for n in sys.modules if n == "common" or n.startswith("common.")]:
             del sys.modules[name]
         for name in ("negative_sampling_layer", "rnnlm", "better_rnnlm"):
             sys.modules.pop(name, None)
-        sys.modules.update(saved)
+        sys.modules.update(saved_modules)
+
+
+@pytest.fixture(autouse=True)
+def _global_generator_restored():
+    """The book draws from NumPy's global generator (its initial weights, its samplers): the
+    tests seed it, and leave it as they found it."""
+    state = np.random.get_state()
+    yield
+    np.random.set_state(state)
 
 
 def close(mine, theirs, what=""):
