@@ -79,6 +79,9 @@ class FakeRanks:
     def ranks_on_this_node(self) -> int:
         return self.size
 
+    def shard(self, n: int) -> slice:
+        return slice(*shard_bounds(n, self.rank, self.size))
+
     def allreduce_sum(self, buffer: np.ndarray) -> np.ndarray:
         self.calls += 1
         for other in self.others:
@@ -92,8 +95,8 @@ def test_multi_node_optimizer_averages_weighted_by_samples_in_one_call() -> None
     # The other rank: mean gradient 4 over 1 sample, so it sends 4 * 1 and its count 1.
     other = np.concatenate([np.full(4, 4.0), np.full(2, 4.0), [1.0]])
     ranks = FakeRanks([other], size=2)
-    optimizer = create_multi_node_optimizer(SGD(lr=0.5), ranks)
-    optimizer.update(params, mine, samples=3)
+    optimizer = create_multi_node_optimizer(SGD(lr=0.5), ranks, share=lambda: 3)
+    optimizer.update(params, mine)
     # Global mean gradient: (3 * 1 + 1 * 4) / 4 = 1.75.
     np.testing.assert_allclose(params["W"], 1 - 0.5 * 1.75)
     np.testing.assert_allclose(params["b"], -0.5 * 1.75)
@@ -111,16 +114,54 @@ def test_multi_node_optimizer_is_the_wrapped_optimizer_otherwise() -> None:
     assert optimizer.iterations == 1 and optimizer.state_dict().keys() == inner.state_dict().keys()
     with pytest.raises(TypeError, match="already wrapped"):
         create_multi_node_optimizer(optimizer, FakeRanks())
-    with pytest.raises(ValueError, match="samples=0"):
+    with pytest.raises(ValueError, match="share has no samples"):
         optimizer.update(params, None)
 
 
 def test_a_rank_with_an_empty_shard_contributes_nothing() -> None:
     params = {"W": np.ones(2)}
     other = np.array([6.0, 6.0, 2.0])  # the other rank: 2 samples, mean gradient 3
-    optimizer = create_multi_node_optimizer(SGD(lr=1.0), FakeRanks([other], size=2))
-    optimizer.update(params, None, samples=0)
+    optimizer = create_multi_node_optimizer(SGD(lr=1.0), FakeRanks([other], size=2), share=lambda: 0)
+    optimizer.update(params, None)
     np.testing.assert_allclose(params["W"], 1 - 3.0)
+
+
+@pytest.mark.parametrize("n, batch_size, size", [(45, 10, 2), (7, 2, 3), (5, 10, 8)])
+def test_data_parallel_hands_out_shares_and_steps_alone_where_a_share_is_empty(n: int, batch_size: int,
+                                                                                size: int) -> None:
+    """Every rank's shares together are the epoch's batches, once each; a rank whose share of a
+    batch is empty takes that step's Allreduce itself, so every rank makes one per batch."""
+    from chainrule.distributed import DataParallel
+    from chainrule.nets import MultiLayerNet
+
+    order = np.random.default_rng(0).permutation(n)
+    batches = -(-n // batch_size)
+    seen: list[list[int]] = [[] for _ in range(batches)]
+    for rank in range(size):
+        ranks = FakeRanks(rank=rank, size=size)
+        parallel = DataParallel(MultiLayerNet(3, [2], 2, rng=0), SGD(0.1), ranks)
+        for step, share in parallel.batches(order, batch_size):
+            assert len(share) == parallel.share > 0
+            parallel.optimizer.update(parallel.net.params, {k: np.zeros_like(v) for k, v in parallel.net.params.items()})
+            seen[step].extend(share.tolist())
+        assert ranks.calls == batches, f"rank {rank}"
+    assert [sorted(indices) for indices in seen] == [sorted(order[i : i + batch_size]) for i in range(0, n, batch_size)]
+
+
+def test_the_epoch_loop_has_no_branch_on_the_communicator() -> None:
+    """Distribution is one seam chosen in the constructor: the loop reads the same for one
+    process and for many, and calls update(params, grads) as a one-process loop does."""
+    import inspect
+    import re
+
+    from chainrule.training import Trainer
+
+    for method in (Trainer._train_epoch, Trainer.fit):
+        source = inspect.getsource(method)
+        assert not re.search(r"\bcomm\b|communicator is (not )?None|\.size\b|\.rank\b", source), method.__name__
+    loop = inspect.getsource(Trainer._train_epoch)
+    assert "self.optimizer.update(net.params, grads)" in loop and "samples" not in loop
+    assert "self.parallel.batches(" in loop
 
 
 def test_global_batch_mean_equals_the_mean_over_the_whole_batch() -> None:
