@@ -16,6 +16,8 @@ The pieces are small and separate; :class:`DataParallel` puts them together as t
 - :func:`synchronize_batch_norm`: batch statistics over the global batch instead of per rank.
 - :func:`set_blas_threads`, :func:`abort_on_failure`: one process per core share, and a failing
   rank ends the whole job instead of leaving the others waiting forever.
+- :mod:`~chainrule.distributed.agreement`: before training, every rank checks with all others
+  that it can start (its options, its data's sizes and fingerprint), or all stop with one message.
 
 mpi4py is imported only when a :class:`Communicator` is made; ``pip install "chainrule[mpi]"``
 installs it with the MPICH wheel. See ``docs/distributed.md``.
