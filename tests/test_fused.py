@@ -96,3 +96,47 @@ def test_importing_chainrule_and_running_the_demo_does_not_load_numba():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+# -- rules the float32 compilation would get wrong: reproduced first (issue 17) ----------------------
+
+EPS = 1e-7  # a module constant read by a rule: the compiled loop types it float64, NumPy rounds it
+
+
+def adagrad_reading_a_module_constant(param, grad, h, lr):
+    h += grad * grad
+    param -= lr * grad / (np.sqrt(h) + EPS)
+    return param, h
+
+
+def rmsprop_calling_a_function_on_a_hyperparameter(param, grad, h, lr, decay, eps):
+    h *= decay
+    h += np.sqrt(1 - decay) * grad * grad  # np.sqrt of a Python float is a float64 NumPy scalar
+    param -= lr * grad / (np.sqrt(h) + eps)
+    return param, h
+
+
+def mismatches(rule, hyper, steps=3):
+    """Elements of (param, state) where the compiled float32 loop and NumPy's arrays disagree."""
+    rng = np.random.default_rng(0)
+    shape = (jit.MIN_COMPILED_SIZE * 2,)
+    compiled = [rng.standard_normal(shape).astype(np.float32), np.zeros(shape, np.float32)]
+    plain = [a.copy() for a in compiled]
+    for _ in range(steps):
+        grad = rng.standard_normal(shape).astype(np.float32)
+        fused.apply_rule(rule, compiled[0], grad, (compiled[1],), hyper)
+        with numba_disabled():
+            fused.apply_rule(rule, plain[0], grad, (plain[1],), hyper)
+    return [int((a != b).sum()) for a, b in zip(compiled, plain)]
+
+
+@needs_numba
+@pytest.mark.xfail(strict=True, reason="issue 17: the compiled loop silently differs from NumPy")
+def test_a_rule_reading_a_module_constant_compiles_to_numpys_numbers():
+    assert mismatches(adagrad_reading_a_module_constant, (0.01,)) == [0, 0]
+
+
+@needs_numba
+@pytest.mark.xfail(strict=True, reason="issue 17: the compiled loop silently differs from NumPy")
+def test_a_rule_calling_np_sqrt_on_a_hyperparameter_compiles_to_numpys_numbers():
+    assert mismatches(rmsprop_calling_a_function_on_a_hyperparameter, (0.01, 0.99, 1e-7)) == [0, 0]
