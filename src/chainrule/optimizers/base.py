@@ -7,9 +7,10 @@ and created lazily, with the parameter's dtype and backend (NumPy or CuPy), on i
 gradients are only read, never written. Each subclass names its rule (:mod:`.rules`) and the
 numbers it takes this step; :func:`~chainrule.optimizers.compiled.apply_rule` runs it.
 
-``weight_decay`` is the textbook's coupled L2 penalty (``weight_decay_lambda``): the gradient
-used is ``g + weight_decay * p``, applied only to parameters with ``ndim >= 2`` (weight matrices
-and convolution filters, not biases or batch-norm scale/shift).
+``weight_decay`` is the textbook's coupled L2 penalty (``weight_decay_lambda``), computed by
+:func:`chainrule.weight_decay.with_weight_decay`, the function ``Sequential`` uses too: the
+gradient used is ``g + weight_decay * p``, for parameters with ``ndim >= 2`` only (weight
+matrices and convolution filters, not biases or batch-norm scale/shift).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from ..backend import Array, array_module, to_numpy
 from ..errors import CheckpointError, ConfigError, ConfigTypeError, DTypeError, ShapeError
+from ..weight_decay import with_weight_decay
 from .compiled import apply_rule
 from .contract import UpdateRule
 
@@ -117,10 +119,7 @@ class Optimizer:
         rule, numbers = self._rule_for_step()
         for key, param, grad in checked:
             slots = self._slots(key, param)
-            if self.weight_decay and param.ndim >= 2:
-                decayed = array_module(param).multiply(param, self.weight_decay)
-                decayed += grad  # g + weight_decay * p, in a new array: grads belong to the layers
-                grad = decayed
+            grad = with_weight_decay(param, grad, self.weight_decay)  # a new array: grads belong to the layers
             apply_rule(rule, param, grad, tuple(slots[name] for name in self.slot_names), numbers)
 
     def _rule_for_step(self) -> tuple[UpdateRule, tuple[float, ...]]:
