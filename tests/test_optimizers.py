@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from chainrule import jit
 from chainrule.errors import CheckpointError, DTypeError, ShapeError
 from chainrule.optimizers import (
     OPTIMIZERS,
@@ -18,8 +19,10 @@ from chainrule.optimizers import (
     Nesterov,
     Optimizer,
     RMSprop,
+    compiled,
     make_optimizer,
 )
+from helpers import numba_disabled
 
 SHAPES = {"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,), "filters": (2, 3, 2, 2), "scale": ()}
 
@@ -137,10 +140,53 @@ def run_against_reference(optimizer, rule, *, steps=6, weight_decay=0.0, seed=0)
             np.testing.assert_array_equal(params[key], expected[key], err_msg=f"{key}, step {t}")
 
 
+@pytest.fixture(params=["arrays", "compiled"])
+def update_path(request, monkeypatch):
+    """Run the test's updates on whole arrays, or through the compiled loop even for tiny arrays."""
+    if request.param == "arrays":
+        with numba_disabled():
+            yield request.param
+        return
+    if not jit.compiled_available():
+        pytest.skip("numba not installed, or CHAINRULE_NUMBA=0")
+    calls = []
+    compile_rule = compiled._compiled
+    monkeypatch.setattr(jit, "MIN_COMPILED_SIZE", 0)
+    monkeypatch.setattr(compiled, "_compiled", lambda *args: calls.append(args) or compile_rule(*args))
+    yield request.param
+    assert calls, "no update went through the compiled loop"
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_matches_reference_formula(case):
+def test_matches_reference_formula(case, update_path):
     make, rule = CASES[case]
     run_against_reference(make(), rule)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "make", ALL_OPTIMIZERS + [lambda: Adam(weight_decay=0.1), lambda: Momentum(weight_decay=0.1)], ids=lambda make: repr(make())
+)
+def test_the_compiled_loop_gives_the_array_paths_bits(make, dtype, monkeypatch):
+    """Every parameter, however small, through the compiled loop against NumPy on whole arrays."""
+    if not jit.compiled_available():
+        pytest.skip("numba not installed, or CHAINRULE_NUMBA=0")
+    monkeypatch.setattr(jit, "MIN_COMPILED_SIZE", 0)
+    rng = np.random.default_rng(13)
+    fast = random_arrays(rng, dtype)
+    plain, fast_optimizer, plain_optimizer = copy_of(fast), make(), make()
+    for step in range(1, 6):
+        grads = random_arrays(rng, dtype)
+        fast_optimizer.update(fast, grads)
+        with numba_disabled():
+            plain_optimizer.update(plain, grads)
+        for key in fast:
+            assert fast[key].dtype == dtype
+            np.testing.assert_array_equal(fast[key], plain[key], err_msg=f"{key}, step {step}")
+        for key, slots in fast_optimizer.state.items():
+            for slot, array in slots.items():
+                np.testing.assert_array_equal(array, plain_optimizer.state[key][slot], err_msg=f"{slot}/{key}")
+    assert (fast_optimizer._rule_for_step()[0], np.dtype(dtype).type) in compiled._kernels  # it did compile
 
 
 def test_adam_torch_compatible_matches_its_formula():
