@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from chainrule import jit
-from chainrule.errors import CheckpointError, DTypeError, ShapeError
+from chainrule.errors import CheckpointError, ConfigError, DTypeError, ShapeError
 from chainrule.optimizers import (
     OPTIMIZERS,
     SGD,
@@ -442,6 +442,7 @@ def test_bad_update_calls_name_the_optimizer_and_key_and_change_nothing():
         r"gradient 'W1' has shape \(3, 4\)": (params, {**grads, "W1": np.zeros((3, 4))}),
         "parameter 'b1' has dtype int64": ({**params, "b1": np.zeros(3, dtype=np.int64)}, grads),
         "gradient 'b1' must be an array": (params, {**grads, "b1": [0.0, 0.0, 0.0]}),
+        "parameter 'W2' is a read-only array": ({**params, "W2": read_only(params["W2"])}, grads),
     }
     for message, (bad_params, bad_grads) in bad_calls.items():
         with pytest.raises((ValueError, TypeError), match="^Adam: " + message):
@@ -453,6 +454,29 @@ def test_bad_update_calls_name_the_optimizer_and_key_and_change_nothing():
     assert optimizer.iterations == 0 and optimizer.state == {}
     for key in params:
         np.testing.assert_array_equal(params[key], before[key])
+
+
+def read_only(array):
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+@pytest.mark.parametrize("make", ALL_OPTIMIZERS)
+def test_a_read_only_parameter_is_named_on_either_path_and_nothing_changes(make, update_path):
+    rng = np.random.default_rng(14)
+    shapes = {"W1": (300, 250), "b1": (250,)}  # W1 is large enough for the compiled loop anyway
+    params, grads = random_arrays(rng, np.float32, shapes), random_arrays(rng, np.float32, shapes)
+    params["b1"] = read_only(params["b1"])
+    before, optimizer = copy_of(params), make()
+    with pytest.raises(ConfigError, match=rf"^{type(optimizer).__name__}: parameter 'b1' is a read-only array.*np.array\(b1\)"):
+        optimizer.update(params, grads)
+    assert optimizer.iterations == 0 and optimizer.state == {}
+    for key in params:
+        np.testing.assert_array_equal(params[key], before[key])
+    params["b1"] = np.array(params["b1"])
+    optimizer.update(params, grads)  # as the error says: a writable copy is updated
+    assert not np.array_equal(params["b1"], before["b1"])
 
 
 def test_make_optimizer():

@@ -146,6 +146,11 @@ class Optimizer:
                 f"{name}: parameter {key!r} has dtype {param.dtype}; only floating-point "
                 "parameters can be updated in place"
             )
+        if not getattr(getattr(param, "flags", None), "writeable", True):  # CuPy arrays have no such flag
+            raise ConfigError(
+                f"{name}: parameter {key!r} is a read-only array, but an optimizer updates its "
+                f"parameters in place; pass a writable array (np.array({key}) makes a writable copy)"
+            )
         if array_module(grad) is not array_module(param):
             raise DTypeError(
                 f"{name}: gradient {key!r} is a {type(grad).__module__} array but the parameter "
