@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from chainrule import jit
-from chainrule.errors import CheckpointError, ConfigError, DTypeError, ShapeError
+from chainrule.errors import CheckpointError, ConfigError, DTypeError, NonFiniteError, ShapeError
 from chainrule.optimizers import (
     OPTIMIZERS,
     SGD,
@@ -477,6 +477,71 @@ def test_a_read_only_parameter_is_named_on_either_path_and_nothing_changes(make,
     params["b1"] = np.array(params["b1"])
     optimizer.update(params, grads)  # as the error says: a writable copy is updated
     assert not np.array_equal(params["b1"], before["b1"])
+
+
+def with_values(array, index, value):
+    array = array.copy()
+    array[index] = value
+    return array
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's, on the array path, before our error
+@pytest.mark.parametrize("make", ALL_OPTIMIZERS)
+def test_non_finite_gradients_are_named_and_both_paths_leave_the_same_numbers(make, monkeypatch):
+    rng = np.random.default_rng(15)
+    shapes = {"W1": (300, 250), "b1": (250,), "W2": (250, 3)}
+    start, grads = random_arrays(rng, np.float32, shapes), random_arrays(rng, np.float32, shapes)
+    grads["W1"] = with_values(grads["W1"], (np.array([0, 7, 9]), np.array([1, 2, 3])), [np.nan, np.inf, -np.inf])
+    grads["W2"] = with_values(grads["W2"], (5, 1), np.nan)
+    finished = {}
+    for path in ("arrays", "compiled"):
+        params, optimizer = copy_of(start), make()
+        with monkeypatch.context() as patch:
+            if path == "arrays":
+                patch.setattr(jit, "_numba", False)
+            else:
+                patch.setattr(jit, "MIN_COMPILED_SIZE", 0)
+            message = rf"^{type(optimizer).__name__}: NaN or infinite values in gradient 'W1' \(3 of 75000\), gradient 'W2' \(1 of 750\); expected finite"
+            with pytest.raises(NonFiniteError, match=message):
+                optimizer.update(params, grads)
+        finished[path] = (params, optimizer.state)
+    (array_params, array_state), (fast_params, fast_state) = finished["arrays"], finished["compiled"]
+    for key in start:
+        np.testing.assert_array_equal(fast_params[key], array_params[key], err_msg=key)  # NaN where NaN
+        for slot, array in fast_state.get(key, {}).items():
+            np.testing.assert_array_equal(array, array_state[key][slot], err_msg=f"{slot}/{key}")
+    assert np.isfinite(array_params["b1"]).all()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's, on the array path, before our error
+def test_a_non_finite_parameter_reaching_the_gradient_through_weight_decay_is_named(update_path):
+    params = {"W": np.ones((3, 4)), "b": np.ones(4)}
+    params["W"][0, 0] = np.inf
+    grads = {key: np.ones_like(p) for key, p in params.items()}
+    with pytest.raises(NonFiniteError, match=r"^SGD: NaN or infinite values in parameter 'W' \(1 of 12\), through weight decay"):
+        SGD(0.1, weight_decay=0.01).update(params, grads)
+
+
+@pytest.mark.parametrize(
+    "grad, dtype_message",
+    [
+        (np.ones((4, 3)) + 1e-3j, "complex128"),
+        (np.full((4, 3), "1"), "<U1"),
+        (np.ones((4, 3), dtype=bool), "bool"),
+    ],
+    ids=["complex", "strings", "bool"],
+)
+def test_gradients_that_are_not_real_numbers_are_refused_before_anything_is_written(grad, dtype_message, update_path):
+    rng = np.random.default_rng(16)
+    params, grads = random_arrays(rng), random_arrays(rng)
+    before, optimizer = copy_of(params), Adam()
+    message = rf"^Adam: gradient 'W1' has dtype {dtype_message}, expected real numbers \(the parameter is float64\)"
+    with pytest.raises(DTypeError, match=message):
+        optimizer.update(params, {**grads, "W1": grad})
+    assert optimizer.iterations == 0 and optimizer.state == {}
+    for key in params:
+        np.testing.assert_array_equal(params[key], before[key])
+    optimizer.update(params, grads)  # and the same optimizer carries on with real gradients
 
 
 def test_make_optimizer():
