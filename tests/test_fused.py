@@ -212,6 +212,18 @@ def test_the_contract_names_what_is_not_allowed(function, message):
         update_rule(function)
 
 
+def test_the_error_points_at_the_line_in_the_file_when_update_rule_decorates():
+    with pytest.raises(ConfigError) as refused:
+
+        @update_rule
+        def decorated(param, grad, lr):
+            param -= lr * grad * EPS
+            return (param,)
+
+    line = next(number for number, text in enumerate(open(__file__), 1) if "param -= lr * grad * EPS" in text)
+    assert f"test_fused.py, line {line}): reads 'EPS'" in str(refused.value)
+
+
 def test_the_textbook_rules_keep_the_contract_and_are_described_by_it():
     assert rules.adam.arrays == ("param", "m", "v") and rules.adam.hyperparameters == ("lr_t", "beta1", "beta2", "eps")
     assert rules.sgd.slot_count == 0 and rules.momentum.slot_count == 1 and rules.torch_adam.slot_count == 2

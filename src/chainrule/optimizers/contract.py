@@ -95,7 +95,7 @@ def update_rule(function: Callable[..., tuple[Any, ...]]) -> UpdateRule:
     tree = ast.parse(source).body[0]
     if not isinstance(tree, ast.FunctionDef):
         raise ConfigError(f"update rule {function!r}: expected a function defined with def")
-    line_offset = function.__code__.co_firstlineno - tree.lineno  # source lines -> file lines
+    line_offset = function.__code__.co_firstlineno - 1  # the source's first line (a decorator's) in the file
     where = f"update rule {function.__name__} ({inspect.getsourcefile(function)}"
 
     def fail(node: ast.AST, problem: str) -> ConfigError:
