@@ -104,8 +104,9 @@ class Optimizer:
 
         Everything is checked before anything is written, so a bad call leaves both the
         parameters and the optimizer's state untouched; except that NaN or inf in a gradient is
-        found as the update reads it (a separate pass would cost a tenth of the update): the
-        step is made, then :class:`~chainrule.errors.NonFiniteError` names every such gradient.
+        found as the update reads it (a separate pass over the gradients added 20-60% to the
+        compiled update): the step is made, then :class:`~chainrule.errors.NonFiniteError`
+        names every such gradient.
         """
         checked = [(key, *self._checked_pair(key, params, grads)) for key in params]
         extra = [key for key in grads if key not in params]
