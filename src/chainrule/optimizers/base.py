@@ -104,9 +104,9 @@ class Optimizer:
 
         Everything is checked before anything is written, so a bad call leaves both the
         parameters and the optimizer's state untouched; except that NaN or inf in a gradient is
-        found as the update reads it (a separate pass over the gradients added 20-60% to the
-        compiled update): the step is made, then :class:`~chainrule.errors.NonFiniteError`
-        names every such gradient.
+        found as the update reads it (Adam on a million float32 parameters, compiled: 0.41 ms,
+        0.47 with the test inside the loop, 0.51 to 0.56 with a pass of its own before): the
+        step is made, then :class:`~chainrule.errors.NonFiniteError` names every such gradient.
         """
         checked = [(key, *self._checked_pair(key, params, grads)) for key in params]
         extra = [key for key in grads if key not in params]
