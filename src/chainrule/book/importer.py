@@ -22,14 +22,20 @@ _HERE = str(Path(__file__).resolve().parent)
 
 
 class BookFinder(importlib.abc.MetaPathFinder):
-    """Finds ``common`` and ``dataset`` (the packages) in ``chainrule/book/``; nothing else."""
+    """Finds ``common`` and ``dataset`` (the packages) in ``chainrule/book/``; nothing else.
+
+    ``adapters``: the folder to serve them from instead (the sequel's are in ``book/sequel/``).
+    """
+
+    def __init__(self, *, adapters: str | Path | None = None) -> None:
+        self.adapters = str(adapters) if adapters is not None else _HERE
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname not in SERVED_PACKAGES:
             return None  # submodules are found through the served package's __path__
-        return importlib.machinery.PathFinder.find_spec(fullname, [_HERE])
+        return importlib.machinery.PathFinder.find_spec(fullname, [self.adapters])
 
 
 def _served(name: str) -> bool:
@@ -37,13 +43,13 @@ def _served(name: str) -> bool:
 
 
 @contextmanager
-def book_imports() -> Iterator[BookFinder]:
+def book_imports(*, adapters: str | Path | None = None) -> Iterator[BookFinder]:
     """Serve the book's packages from chainrule inside the ``with`` block, then undo it.
 
     Modules already imported under those names (e.g. the book's own, from an earlier import) are
-    set aside for the duration and put back afterwards.
+    set aside for the duration and put back afterwards. ``adapters``: see :class:`BookFinder`.
     """
-    finder = BookFinder()
+    finder = BookFinder(adapters=adapters)
     set_aside = {name: module for name, module in sys.modules.items() if _served(name)}
     for name in set_aside:
         del sys.modules[name]

@@ -19,6 +19,7 @@ from pathlib import Path
 from .. import restricted_pickle
 from ..errors import UsageError
 from .importer import book_imports
+from .trees import book_tree
 
 
 @contextmanager
@@ -54,5 +55,6 @@ def run_script(script: str | os.PathLike[str], args: Sequence[str] = ()) -> dict
     path = Path(script)
     if not path.is_file():
         raise UsageError(f"no such script: {script} (run from the book's chapter folder, e.g. ch05)")
-    with book_imports(), restricted_pickle_loads(), _script_process_state(path.resolve(), args):
+    adapters = book_tree(path).adapters  # the first book's modules, or the sequel's
+    with book_imports(adapters=adapters), restricted_pickle_loads(), _script_process_state(path.resolve(), args):
         return runpy.run_path(str(path), run_name="__main__")
