@@ -4,6 +4,9 @@
 train_neuralnet.py``) runs the script with its ``common.*`` and ``dataset.*`` imports served by
 the modules in this package, thin adapters over chainrule's layers, nets, optimizers and MNIST
 loader, even inside the book's own tree. See ``docs/book.md`` for what differs and why.
+The sequel's scripts (``common/time_layers.py``, list ``params``) get the modules in
+:mod:`chainrule.book.sequel` instead (:mod:`chainrule.book.trees` tells the books apart;
+``docs/book2.md``).
 """
 
 from .importer import BookFinder, book_imports

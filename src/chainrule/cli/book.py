@@ -11,10 +11,11 @@ from ..errors import UsageError
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "book",
-        help="run a script of Deep Learning from Scratch unchanged, on chainrule",
+        help="run a script of Deep Learning from Scratch (either book) unchanged, on chainrule",
         description="Run one of the book's scripts as `python SCRIPT` would, from its chapter folder, "
         "with its `common.*` and `dataset.*` imports served by chainrule (even inside the book's own "
-        "tree) and its weight pickles read without running code. Same as `python -m chainrule.book`.",
+        "tree; the tree tells whether it is the first book's or the sequel's) and its weight pickles "
+        "read without running code. Same as `python -m chainrule.book`.",
         epilog="example: cd deep-learning-from-scratch/ch05 && chainrule book train_neuralnet.py",
     )
     # Optional for argparse, so that a missing script gets our message, not "script_args is required".
