@@ -22,7 +22,7 @@ from typing import NoReturn, Sequence
 from .. import __version__
 from ..errors import ChainruleError, UsageError
 
-COMMANDS = ["train", "evaluate", "demo", "graph", "explain", "gradcheck", "bench", "book"]
+COMMANDS = ["train", "evaluate", "generate", "demo", "graph", "explain", "gradcheck", "bench", "book"]
 
 DESCRIPTION = """\
 chainrule: neural networks as the error backpropagation method explains them.
@@ -31,6 +31,7 @@ Every operation is a layer with forward and backward; training is the chain rule
 examples:
   chainrule train                 train an MLP on MNIST (downloads the data if needed)
   chainrule evaluate runs/mnist-mlp
+  chainrule generate runs/ptb-rnnlm --start "the meaning of life is"   text from a trained language model
   chainrule demo apple-orange     forward total and every gradient of the shopping graph
   chainrule graph apple-orange --trace   the chain rule step by step; writes apple-orange.svg
   chainrule explain apple-orange  an interactive page: watch the forward and backward pass
