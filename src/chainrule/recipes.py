@@ -146,10 +146,15 @@ class TrainOptions:
                               "text of its own, measured after every epoch", "validation_split", "model")
         for name, models in MODEL_OPTIONS.items():
             if getattr(self, name) not in (None, False) and model not in models:
-                raise OptionError(f"{{{name}}} applies to {{model}} {' or '.join(models)}, not {model}", name, "model")
+                raise OptionError(f"{{{name}}} applies to {{model}} {_either(models)}, not {model}", name, "model")
         if self.hidden_sizes and len(self.hidden_sizes) > 1 and model in SINGLE_HIDDEN:
             raise OptionError(f"{{model}} {model} has one hidden layer; got {{hidden_sizes}} {_text(self.hidden_sizes)}",
                               "hidden_sizes", "model")
+
+
+def _either(names: tuple[str, ...]) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    return " or ".join(filter(None, (", ".join(names[:-1]), names[-1])))
 
 
 def _check_count(name: str, value: Any, minimum: int, maximum: int) -> None:

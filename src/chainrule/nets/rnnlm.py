@@ -93,7 +93,7 @@ def generate_text(model: "_LanguageModel", start_words: list[str], word_to_id: d
     sampled = model.generate(start_ids[-1], skip_ids, length + 1, rng=rng)
     model.reset_state()
     text = " ".join(id_to_word[word_id] for word_id in start_ids[:-1] + sampled)
-    return text.replace(" <eos> ", ".\n").replace(" <eos>", ".\n")
+    return "\n".join(line.lstrip() for line in text.replace(" <eos>", ".\n").split("\n"))
 
 
 def _lstm_weights(generator: np.random.Generator, D: int, H: int, dtype: Any, backend: Backend) -> tuple[Array, Array, Array]:

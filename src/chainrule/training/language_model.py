@@ -84,6 +84,7 @@ class LanguageModelTrainer:
         self.epochs, self.batch_size, self.time_size, self.max_grad = epochs, batch_size, time_size, max_grad
         self.seed, self.lr_schedule, self.plateau_decay = seed, lr_schedule, plateau_decay
         self.verbose, self.eval_batch_size = verbose, eval_batch_size
+        self.base_lr = float(optimizer.lr)  # without a schedule: the rate plateau_decay divides
 
     def fit(
         self,
@@ -128,7 +129,7 @@ class LanguageModelTrainer:
 
     def _set_learning_rate(self, epoch: int, history: History) -> float:
         """The schedule's rate, times ``plateau_decay`` for every past epoch that did not improve."""
-        lr = self.lr_schedule(epoch) if self.lr_schedule is not None else self.optimizer.lr
+        lr = self.lr_schedule(epoch) if self.lr_schedule is not None else self.base_lr
         if self.plateau_decay is not None:
             losses = history.val_loss[:epoch]
             stalled = sum(1 for i in range(1, len(losses)) if not losses[i] < min(losses[:i]))
