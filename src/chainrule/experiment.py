@@ -4,12 +4,15 @@
     result = chainrule.train(model="cnn", epochs=5, output_dir="runs/cnn")
     result.test_accuracy, result.history, result.net, result.run_dir
     chainrule.train(resume="runs/cnn", epochs=8)            # continue it to 8 epochs
+    chainrule.train(model="rnnlm", limit=100_000, epochs=1)  # the book's language model on PTB
 
 :func:`train` opens (and locks) the run directory before any data is loaded, builds the network
 and optimizer from the run's config, loads the data, fits with a
 :class:`~chainrule.training.Trainer` that checkpoints every epoch, measures the test set once at
-the end and draws the learning curve. The recipes and the resume rules are
-:mod:`chainrule.recipes`; the run directory is :mod:`chainrule.rundir`.
+the end and draws the learning curve. A language model (``rnnlm``, ``better-rnnlm``) reads its
+corpus (PTB) instead, is fitted by a :class:`~chainrule.training.LanguageModelTrainer` and reports
+perplexities. The recipes and the resume rules are :mod:`chainrule.recipes`; the run directory
+is :mod:`chainrule.rundir`.
 """
 
 from __future__ import annotations
@@ -84,7 +87,8 @@ def train(
     runs_root: str | os.PathLike[str] = RUNS_ROOT,
     **options: Any,
 ) -> TrainResult:
-    """Train a network on MNIST or Fashion-MNIST into a run directory, as ``chainrule train`` does.
+    """Train a network on MNIST or Fashion-MNIST, or a language model on PTB, into a run directory,
+    as ``chainrule train`` does.
 
     ``model`` and ``options`` are :class:`~chainrule.recipes.TrainOptions` (``dataset``,
     ``hidden_sizes``, ``optimizer``, ``lr``, ``epochs``, ``batch_size``, ``seed``, ...); what is
