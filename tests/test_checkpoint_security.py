@@ -180,3 +180,12 @@ def test_save_checkpoint_names_the_field_json_cannot_hold(tmp_path: Path) -> Non
     assert not (tmp_path / CHECKPOINT).exists()
     with pytest.raises(ConfigTypeError, match=r"config\['shape'\]\[1\] is a object"):
         save_checkpoint(tmp_path, {"W1": np.ones(2)}, {}, {**CONFIG, "shape": [1, object()]})
+
+
+def test_evaluate_asks_for_a_dataset_when_a_bare_weights_file_names_none(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    config = model_config("mlp", hidden_sizes=[4], dtype="float64")
+    save_checkpoint(tmp_path, build_model(config, rng=0).state_dict(), {}, config)
+    assert main(["evaluate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "names no dataset; pass --dataset" in err and "Traceback" not in err

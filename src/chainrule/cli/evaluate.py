@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..checkpoint import atomic_write_text, read_checkpoint
-from ..errors import RunDirError
+from ..errors import CheckpointError, RunDirError
 from ..models import IMAGE_MODELS, build_model
 from ..rundir import checkpoint_path
 from ..plots import INSTALL_HINT, matplotlib_available, plot_confusion_matrix
@@ -47,7 +47,9 @@ def format_confusion(matrix: np.ndarray, names: list[str]) -> str:
 def run(args: argparse.Namespace) -> int:
     checkpoint = read_checkpoint(checkpoint_path(args.run_dir, args.checkpoint))
     model_state, config = checkpoint.model, checkpoint.config
-    dataset = args.dataset or config["dataset"]
+    dataset = args.dataset or config.get("dataset")
+    if dataset is None:  # a bare weights file (save_checkpoint) need not name one
+        raise CheckpointError(f"{args.run_dir}: the checkpoint's config names no dataset; pass --dataset")
     net = build_model(config)
     net.load_state_dict(model_state)
     _, (x_test, t_test) = load_dataset(dataset, args, flatten=config["model"] not in IMAGE_MODELS, dtype=config["dtype"])
