@@ -20,15 +20,12 @@ import numpy as np
 import pytest
 
 import pickle_crafting as craft
+from pickle_fuzz import book_pickles
 from chainrule import restricted_pickle
 from chainrule.errors import CheckpointError, UnsafePickleError
 
 ROOT = Path(__file__).resolve().parents[1]
-BOOK_PICKLES = sorted(
-    path
-    for book in ("dlfs-book", "dlfs-book2")
-    for path in (ROOT.parents[1] / "shared" / book).glob("ch*/*.pkl")
-) if (ROOT.parents[1] / "shared").is_dir() else []
+BOOK_PICKLES = book_pickles()
 
 
 def run_child(code: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
