@@ -84,6 +84,7 @@ def to_onnx(
     for name, layer in net.layers.items():
         builder.add(name, layer)
     model = builder.model(opset)
+    onnx.checker.check_model(model, full_check=True)  # a graph chainrule writes must pass, or it is our bug
     if path is not None:
         onnx.save(model, os.fspath(path))
     return model
