@@ -61,7 +61,7 @@ def read_onnx(path: str | os.PathLike | Any) -> ImportedModel:
         model = path if isinstance(path, onnx.ModelProto) else onnx.load(os.fspath(path))
         onnx.checker.check_model(model)
         inferred = onnx.shape_inference.infer_shapes(model)
-    except (onnx.checker.ValidationError, onnx.onnx_cpp2py_export.shape_inference.InferenceError) as error:
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
         raise OnnxImportError(f"{where}: not a valid ONNX model ({str(error).strip().splitlines()[0]})") from None
     except Exception as error:  # protobuf's DecodeError: the file is not ONNX at all
         if isinstance(error, OSError):
@@ -93,6 +93,12 @@ def read_onnx(path: str | os.PathLike | Any) -> ImportedModel:
     return ImportedModel(net, input_shape, str(dtype), opset, builder.final_activation)
 
 
+def _decimal(value: Any) -> Any:
+    """A float attribute as the number its writer meant: ONNX stores ``1e-6`` as the float32
+    9.99999997e-07, whose shortest decimal is ``1e-06`` again (so an export round trip is exact)."""
+    return float(str(np.float32(value))) if isinstance(value, float) else value
+
+
 def _dims(value: Any) -> list[int | None]:
     shape = value.type.tensor_type.shape
     return [dim.dim_value if dim.HasField("dim_value") else None for dim in shape.dim]
@@ -120,7 +126,7 @@ class _Builder:
                                f"opset {self.opset}); chainrule imports {SUPPORTED}")
 
     def attributes(self, node: Any) -> dict[str, Any]:
-        return {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
+        return {a.name: _decimal(self.onnx.helper.get_attribute_value(a)) for a in node.attribute}
 
     def constant(self, node: Any, name: str, what: str) -> np.ndarray:
         if name not in self.constants:
