@@ -7,6 +7,7 @@ holding one runs in onnx's reference evaluator (NumPy, ONNX's own semantics) ins
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,6 +26,12 @@ NO_DOUBLE_IN_ORT = {"Conv", "AveragePool", "LeakyRelu"}
 
 def mnist_images(count: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """``count`` real MNIST test images ``(N, 1, 28, 28)`` in [0, 1] with labels, or random ones without the files."""
+    x, t = _first_test_images()
+    return x[:count].copy(), t[:count].copy()
+
+
+@lru_cache(maxsize=1)
+def _first_test_images(count: int = 512) -> tuple[np.ndarray, np.ndarray]:
     if HAVE_MNIST:
         from chainrule.data import load_mnist
 

@@ -13,6 +13,8 @@ import pytest
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from chainrule.book.common.layers import BatchNormalization as BooksBatchNormalization  # noqa: E402
@@ -230,6 +232,42 @@ def test_imported_network_trains_and_its_gradients_match_numerical_ones():
     report = gradcheck_net(imported.train(), x[:3], t)
     assert report.passed(1e-6, 1e-8), str(report)
     assert isinstance(imported.layers["BatchNorm1"], BatchNormalization)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    channels=st.integers(1, 3), filters=st.integers(1, 4), size=st.integers(5, 12), kernel=st.integers(1, 4),
+    stride=st.integers(1, 3), pad=st.integers(0, 2), pool=st.integers(1, 3), pool_stride=st.integers(1, 3),
+    average=st.booleans(), seed=st.integers(0, 2**16),
+)
+def test_any_convolution_and_pooling_geometry_exports_and_imports_exactly(
+    channels, filters, size, kernel, stride, pad, pool, pool_stride, average, seed,
+):
+    """Strides that leave rows out (floor mode), padding larger than needed, overlapping windows."""
+    from hypothesis import assume
+
+    from chainrule.layers import AvgPooling, Pooling
+
+    conv_out = (size + 2 * pad - kernel) // stride + 1
+    pool_pad = min(pad, pool - 1)
+    assume(kernel <= size + 2 * pad and pool <= conv_out + 2 * pool_pad)
+    pooled = (conv_out + 2 * pool_pad - pool) // pool_stride + 1
+    rng = np.random.default_rng(seed)
+    W, b = rng.standard_normal((filters, channels, kernel, kernel)), rng.standard_normal(filters)
+    W_affine, b_affine = rng.standard_normal((filters * pooled * pooled, 3)), rng.standard_normal(3)
+    x = rng.standard_normal((2, channels, size, size))
+    for dtype in (np.float32, np.float64):
+        net = Sequential([
+            ("Conv1", Convolution(W.astype(dtype), b.astype(dtype), stride=stride, pad=pad)),
+            ("Pool1", (AvgPooling if average else Pooling)(pool, pool, stride=pool_stride, pad=pool_pad)),
+            ("Affine1", Affine(W_affine.astype(dtype), b_affine.astype(dtype))),
+        ])
+        model = to_onnx(net, input_shape=(channels, size, size))
+        expected = net.predict(x.astype(dtype))
+        tolerance = TOLERANCE[np.dtype(dtype)] * max(1.0, np.abs(expected).max())
+        assert max_difference(run_onnx(model, x.astype(dtype)), expected) <= tolerance
+        assert to_onnx(from_onnx(model), input_shape=(channels, size, size)).graph.SerializeToString() == \
+            model.graph.SerializeToString()
 
 
 def test_missing_extra_names_it(monkeypatch):

@@ -204,7 +204,10 @@ class _GraphBuilder:
         helper = self.helper
         if self.current == self.input_name:
             raise ConfigError("to_onnx: the network has no layers to export")
-        dims = lambda shape, prefix: [BATCH] + [n if n is not None else f"{prefix}_{i}" for i, n in enumerate(shape, 1)]
+        def dims(shape: list[int | None], prefix: str) -> list[int | str]:
+            """The batch and one sample's sizes; a size the network leaves open gets a name."""
+            return [BATCH] + [n if n is not None else f"{prefix}_{i}" for i, n in enumerate(shape, 1)]
+
         graph = helper.make_graph(
             self.nodes, "chainrule",
             [helper.make_tensor_value_info(self.input_name, self.elem_type, dims(self.input_shape, self.input_name))],
