@@ -223,13 +223,15 @@ def test_a_file_that_is_not_onnx_is_one_line(tmp_path):
 def test_imported_network_trains_and_its_gradients_match_numerical_ones():
     from chainrule import gradcheck_net
 
-    net, x = make_network("stack", "float64", trained=True)
+    net, _ = make_network("stack", "float64", trained=True)
     imported = from_onnx(to_onnx(net))
     for layer in imported.layers.values():
         if isinstance(layer, Dropout):
             layer.fixed_mask = np.ones((3, 16), bool)
-    t = np.array([1, 2, 3])
-    report = gradcheck_net(imported.train(), x[:3], t)
+    # Random images rather than digits: a digit's blank background makes exact ties in the max
+    # pooling, where the loss has a kink that central differences straddle.
+    x, t = np.random.default_rng(5).standard_normal((3, 1, 28, 28)), np.array([1, 2, 3])
+    report = gradcheck_net(imported.train(), x, t)
     assert report.passed(1e-6, 1e-8), str(report)
     assert isinstance(imported.layers["BatchNorm1"], BatchNormalization)
 
