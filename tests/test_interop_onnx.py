@@ -272,6 +272,18 @@ def test_any_convolution_and_pooling_geometry_exports_and_imports_exactly(
             model.graph.SerializeToString()
 
 
+def test_an_imported_network_can_be_drawn_step_by_step():
+    """What `chainrule graph` and the explainer draw: the layers' forward values and backward gradients."""
+    from chainrule.graph import network_graph
+
+    net, x = make_network("cnn", "float64", trained=True)
+    imported = from_onnx(to_onnx(net))
+    t = np.arange(8) % 10
+    graph = network_graph(imported, x[:8], t)
+    assert [node.name for node in graph.order()][:3] == ["Conv1", "Pool1", "Relu1"]
+    np.testing.assert_allclose(graph["x"].grad, (net.eval().loss(x[:8], t), net.backward())[1], rtol=0, atol=1e-12)
+
+
 def test_missing_extra_names_it(monkeypatch):
     import sys
 
