@@ -45,8 +45,8 @@ def test_books_deep_convnet_scores_09797_in_onnxruntime(tmp_path):
     # The float32 graph against chainrule's float32 network with the same weights, on a few hundred digits.
     net32 = DeepConvNet(dtype=np.float32)
     net32.load_params(PARAMS)
-    assert max_difference(logits[:300], net32.predict(x_test[:300])) <= 1e-5 * max(1.0, np.abs(logits).max())
+    assert max_difference(logits[:300], net32.predict(x_test[:300])) <= 1e-5
     # And back: the imported graph is the book's network again, in chainrule's layers.
     imported = from_onnx(path)
     x, _ = mnist_images(50)
-    assert max_difference(imported.predict(x.astype(np.float32)), net32.predict(x.astype(np.float32))) <= 1e-5
+    assert max_difference(imported.predict(x.astype(np.float32)), net32.predict(x.astype(np.float32))) == 0
