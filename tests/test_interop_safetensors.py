@@ -26,6 +26,7 @@ def test_round_trip_is_bit_exact(name, dtype, tmp_path):
     save_safetensors(net, path)
     state, metadata = read_safetensors(path)
     assert metadata["model"] == "sequential" and metadata["dtype"] == dtype
+    assert json.loads(metadata["output_size"]) == 10 and isinstance(json.loads(metadata["hidden_sizes"]), list)
     assert set(state) == set(net.state_dict())
     for key, value in net.state_dict().items():
         assert state[key].dtype == value.dtype and state[key].tobytes() == value.tobytes()

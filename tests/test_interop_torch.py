@@ -119,6 +119,20 @@ def test_imported_torch_model_gives_torchs_logits_and_gradients(factory, tmp_pat
         assert max_difference(mine, theirs) <= TOLERANCE * max(1.0, np.abs(theirs).max())
 
 
+def test_torchs_default_export_with_batch_norm_folded_into_conv_imports_too(tmp_path):
+    """With constant folding (the default), the exporter folds each BatchNorm2d into its Conv."""
+    model = _twin(torch_cnn)
+    x, _ = _batch()
+    buffer = io.BytesIO()
+    torch.onnx.export(model, torch.from_numpy(x[:2]), buffer, dynamo=False, input_names=["images"],
+                      output_names=["logits"], dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
+    net = read_onnx(__import__("onnx").load_from_string(buffer.getvalue())).net
+    assert sum(isinstance(layer, BatchNormalization) for layer in net.layers.values()) == 1  # the 1-D one remains
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    assert max_difference(net.predict(x), expected) <= TOLERANCE
+
+
 def _chainrule_twin_of_cnn(dtype=np.float32) -> Sequential:
     """``torch_cnn`` built from chainrule's layers by hand, weights zero until loaded."""
     zeros = lambda *shape: np.zeros(shape, dtype)

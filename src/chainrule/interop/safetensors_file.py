@@ -2,8 +2,9 @@
 
 A safetensors file holds named arrays and a string-to-string metadata header, nothing that runs
 code. chainrule writes ``net.state_dict()`` (``W1``, ``b1``, ``gamma1``, ``running_mean1`` ...) and
-the metadata ``chainrule.config`` (the JSON config :func:`chainrule.models.build_model` takes),
-``model``, ``input_shape`` and ``dtype``; loading it back is bit-exact.
+the metadata ``chainrule.config`` (the JSON config :func:`chainrule.models.build_model` takes), and
+for a reader without chainrule ``model``, ``input_shape``, ``hidden_sizes``, ``output_size`` and
+``dtype``; loading it back is bit-exact.
 
 PyTorch's ``state_dict`` saved with ``safetensors.torch.save_file`` loads into the twin chainrule
 network with :func:`load_torch_safetensors`: module by module in the order of their names
@@ -48,7 +49,8 @@ def save_safetensors(net: Sequential, path: str | os.PathLike, *, config: Mappin
         config = sequential_config(net, tuple(shape))
     state = {key: np.ascontiguousarray(value) for key, value in net.state_dict().items()}
     metadata = {CONFIG_KEY: json.dumps(dict(config), sort_keys=True), "model": str(config.get("model")),
-                "input_shape": json.dumps(config.get("input_shape")), "dtype": str(net.dtype)}
+                "dtype": str(net.dtype)}
+    metadata.update({key: json.dumps(config.get(key)) for key in ("input_shape", "hidden_sizes", "output_size")})
     atomic_write_bytes(path, numpy_io.save(state, metadata=metadata))
 
 
