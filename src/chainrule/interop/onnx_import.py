@@ -138,7 +138,7 @@ class _Builder:
 
     def unique_name(self, node: Any) -> str:
         taken = {name for name, _ in self.layers}
-        base = node.name or f"{node.op_type}{sum(1 for _, layer in self.layers) + 1}"
+        base = node.name or f"{node.op_type}{len(self.layers) + 1}"
         name, number = base, 2
         while name in taken:
             name, number = f"{base}_{number}", number + 1
