@@ -22,7 +22,7 @@ from typing import NoReturn, Sequence
 from .. import __version__
 from ..errors import ChainruleError, UsageError
 
-COMMANDS = ["train", "evaluate", "demo", "graph", "explain", "gradcheck", "bench", "book"]
+COMMANDS = ["train", "evaluate", "demo", "graph", "explain", "gradcheck", "bench", "book", "export", "import_onnx"]
 
 DESCRIPTION = """\
 chainrule: neural networks as the error backpropagation method explains them.
