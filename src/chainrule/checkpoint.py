@@ -44,7 +44,7 @@ _MEMBER_NAME = re.compile(r"(?:model/[A-Za-z0-9_.-]{1,100}|optimizer/[A-Za-z0-9_
 _ARRAY_KINDS = "fiubU"  # numbers, booleans and the optimizer's name; never objects
 _MAX_JSON_BYTES = 16 << 20  # a config and a history of 100,000 epochs fit many times over
 _MAX_JSON_DEPTH = 20
-KNOWN_MODELS = ("two-layer", "mlp", "cnn", "deep-cnn")  # chainrule.models.MODELS, checked by a test
+KNOWN_MODELS = ("two-layer", "mlp", "cnn", "deep-cnn", "sequential")  # chainrule.models.BUILDABLE_MODELS (a test checks)
 KNOWN_DATASETS = ("mnist", "fashion-mnist")  # the CLI's --dataset choices, checked by a test
 _MAX_SIZE = 1 << 20  # a layer, image side or class count beyond this is not a config, it is an attack
 

@@ -19,6 +19,8 @@ MODELS = ("two-layer", "mlp", "cnn", "deep-cnn")
 # These take (N, C, H, W) images; the others take flat vectors. A "sequential" stack (an imported
 # model, see :func:`sequential_config`) gets images too: its Affine and Flatten layers flatten them.
 IMAGE_MODELS = ("cnn", "deep-cnn", "sequential")
+# Every kind build_model rebuilds from a checkpoint: the trainable recipes and imported stacks.
+BUILDABLE_MODELS = (*MODELS, "sequential")
 
 
 def build_model(config: dict[str, Any], *, rng: Any = None, backend: str = "numpy") -> Sequential:
