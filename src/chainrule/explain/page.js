@@ -167,8 +167,9 @@
       var figure = document.createElement("figure");
       var img = document.createElement("img");
       img.src = f.src;
-      img.width = Math.max(f.width * 4, 60);
-      img.height = Math.max(f.height * 4, 16);
+      var small = f.width <= 16 && f.height <= 16;  // a few cells (an RNN's state): big enough to see each one
+      img.width = small ? f.width * 12 : Math.max(f.width * 4, 60);
+      img.height = small ? f.height * 12 : Math.max(f.height * 4, 16);
       var words = f.caption.map(say).join(" · ");
       img.alt = words;
       var caption = document.createElement("figcaption");

@@ -135,7 +135,8 @@ class _Document:
         y = top + (row / 2 if lstm else 0)  # the cells' centre line
         h_y = y + (row / 2 if lstm else 0)
         x_y = h_y + row
-        radii = [p.radius(p.labels[0])] * T + [p.radius(p.labels[1]), p.radius(p.labels[2])]
+        cell_labels = [f"{p.labels[0]}\nt = {t}" for t in range(1, T + 1)]  # inside: a caption would meet x_t's arrow
+        radii = [p.radius(cell_labels[-1])] * T + [p.radius(p.labels[1]), p.radius(p.labels[2])]
         starts = [20.0]  # where each column's gap of lanes begins; the circle follows it
         for r in radii:
             starts.append(starts[-1] + p.LANE + p.BEND + 2 * r + p.GAP)
@@ -146,7 +147,7 @@ class _Document:
         cells: list[Circle] = []
         for t in range(1, T + 1):
             name = cell_name(net, t)
-            cells.append(p.circle(centre(t - 1), y, p.labels[0], name, [(f"t = {t}", "value")],
+            cells.append(p.circle(centre(t - 1), y, cell_labels[t - 1], name, [],
                                   self.cell_forward(t), self.cell_backward(t), []))
         head_norms = [["dW_out", norm_text(net.head.grads["W"])], ["db_out", norm_text(net.head.grads["b"])]]
         head = p.circle(centre(T), y, p.labels[1], "Affine",
@@ -241,8 +242,8 @@ class _Document:
             rows += [self.forward_row(node, f"c_{t} = f_{t} ⊙ c_{t - 1} + g_{t} ⊙ i_{t}", shape_text(c)),
                      self.forward_row(node, f"h_{t} = o_{t} ⊙ tanh(c_{t})", shape_text(h)),
                      self.array_row(f"c_{t}", c), self.array_row(f"h_{t}", h)]
-            stacked = np.concatenate([gates[g] for g in GATES], axis=1)
-            figures = [self.figure_value(f"f_{t} | g_{t} | i_{t} | o_{t}", stacked),
+            stacked = np.concatenate([gates[g] for g in GATES], axis=0)  # one row per gate
+            figures = [self.figure_value(f"f_{t}, g_{t}, i_{t}, o_{t} (rows)", stacked),
                        self.figure_value(f"c_{t}", c), self.figure_value(f"h_{t}", h)]
             output = f"h_{t}, c_{t}"
         arrows, circles = self.touching(picture, node)
@@ -347,7 +348,7 @@ class _Document:
                 self.product(node, f"h_{t - 1}", f"A_{t}", f"∂A_{t}/∂h_{t - 1}", dA, net.dh[t - 1], f"∂L/∂A_{t} Whᵀ"),
                 self.product(node, f"x_{t}", f"A_{t}", f"∂A_{t}/∂x_{t}", dA, net.dxs[t], f"∂L/∂A_{t} Wxᵀ"),
             ]
-            figures += [self.figure_grad(f"A_{t} (f | g | i | o)", dA), self.figure_grad(f"c_{t}", net.dc[t]),
+            figures += [self.figure_grad(f"A_{t}: A_f, A_g, A_i, A_o (rows)", dA.reshape(len(GATES), H)), self.figure_grad(f"c_{t}", net.dc[t]),
                         self.figure_grad(f"h_{t - 1}", net.dh[t - 1])]
             text = words("text_backward_lstm", node=node, t=t, prev=t - 1)
         rows.append({"kind": "param_grads", "node": node,
