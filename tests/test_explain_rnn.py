@@ -218,6 +218,7 @@ def test_unroll_refuses_bad_steps_and_kinds():
     explanation = ThroughTimeExplanation("rnn", steps=3)
     with pytest.raises(GraphError, match="nothing to recompute"):
         explanation.serve()
+    assert 'title="RNN unrolled over 3 time steps' in explanation._repr_html_()  # Jupyter shows it inline
 
 
 @pytest.mark.parametrize(

@@ -51,8 +51,7 @@ class _Picture:
     GAP = 14.0
     ROW = 74.0  # between stacked lanes: a name and value above each, its gradient below
 
-    def __init__(self, net: Unrolled, title: str) -> None:
-        self.net, self.title = net, title
+    def __init__(self, net: Unrolled) -> None:
         self.arrows: list[Arrow] = []
         self.circles: list[Circle] = []
         self.arrow_steps: list[Record] = []
@@ -128,7 +127,7 @@ class _Document:
 
     def picture(self) -> tuple[Drawing, _Picture]:
         net, T, lstm = self.net, self.T, self.lstm
-        p = _Picture(net, self.title)
+        p = _Picture(net)
         row = p.ROW
         top = 20 + 30 + 42  # margin, title, room above the first lane
         c_y = top  # the cell state's lane (an LSTM's), above the hidden state's
@@ -384,7 +383,8 @@ class _Document:
     def verdict(self) -> list[Record]:
         """What the norms did on the way back, in words: vanished, shrank or grew (RNN: ``∂L/∂h``)."""
         rnn = self.comparison if self.lstm else self.net
-        assert rnn is not None
+        if rnn is None:  # an LSTM drawn without its RNN to compare with
+            return []
         series = [norm(rnn.dh[t]) for t in range(rnn.steps + 1)]
         ratio = _ratio(series)
         key = "time_vanish" if ratio < VANISHED else "time_shrink" if ratio < SHRUNK else "time_grow"
