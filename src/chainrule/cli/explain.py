@@ -109,9 +109,13 @@ def page_path(args: argparse.Namespace) -> Path:
     return Path(args.output or f"{args.example or args.model}.html")
 
 
+def dataset_name(args: argparse.Namespace) -> str:
+    return args.dataset or "mnist"  # --dataset has no default value: "(default: mnist)"
+
+
 def mnist_batch(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     """``--batch-size`` training images chosen with ``--seed``: real digits, the same ones every time."""
-    (x_train, t_train), _ = load_dataset(args.dataset, args, flatten=True, dtype=np.float64)
+    (x_train, t_train), _ = load_dataset(dataset_name(args), args, flatten=True, dtype=np.float64)
     index = np.sort(np.random.default_rng(args.seed).choice(len(x_train), size=args.batch_size, replace=False))
     return x_train[index], t_train[index]
 
@@ -131,7 +135,7 @@ def build(args: argparse.Namespace) -> Graph:
     x, t = mnist_batch(args)
     net = TwoLayerNet(x.shape[1], args.hidden_size, 10, rng=args.seed)
     graph = network_graph(net, x, t)
-    graph.name = f"TwoLayerNet on {args.batch_size} {args.dataset} images"
+    graph.name = f"TwoLayerNet on {args.batch_size} {dataset_name(args)} images"
     return graph
 
 
