@@ -46,7 +46,9 @@ def fetch_file(
     :class:`~chainrule.errors.UnverifiedDataWarning` says so. Downloads are always checked, so
     nothing unchecked ever enters the cache.
     """
-    remote = source.files[key]
+    remote = source.files.get(key) if isinstance(key, str) else None
+    if remote is None:
+        raise DataError(f"fetch_file: {source.name} has no file {key!r}; its keys are {', '.join(map(repr, source.files))}")
     names = [remote.name]
     if remote.name.endswith(".gz"):
         names.append(remote.name[: -len(".gz")])
