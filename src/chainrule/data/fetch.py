@@ -48,7 +48,8 @@ def fetch_file(
     """
     remote = source.files.get(key) if isinstance(key, str) else None
     if remote is None:
-        raise DataError(f"fetch_file: {source.name} has no file {key!r}; its keys are {', '.join(map(repr, source.files))}")
+        keys = ", ".join(map(repr, source.files))
+        raise DataError(f"fetch_file: {source.name} has no file {key!r}; its keys are {keys}")
     names = [remote.name]
     if remote.name.endswith(".gz"):
         names.append(remote.name[: -len(".gz")])
