@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chainrule.cli.main import main
-from chainrule.graph.cost import GradientCost, kink_note, measure_gradient_cost, sweep_gradient_cost
+from chainrule.gradient_cost import GradientCost, kink_note, measure_gradient_cost, sweep_gradient_cost
 
 TINY = {"input_size": 6, "output_size": 3, "batch_size": 4, "repeats": 2}
 

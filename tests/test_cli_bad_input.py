@@ -116,8 +116,8 @@ CASES = [
     (["graph", "pear"], 2, ["example", "invalid choice", "'pear'"]),
     (["graph"], 2, ["give an example", "--model two-layer"]),
     (["graph", "apple", "-o", "{out}/apple.jpg"], 2, ["-o", "suffix", "apple.jpg"]),
-    (["graph", "apple", "-o", "{missing}/apple.svg"], 1, ["No such file or directory", "{missing}"]),
-    (["graph", "apple", "-o", "{file}/apple.svg"], 1, ["Not a directory", "{file}"]),
+    (["graph", "apple", "-o", "{missing}/apple.svg"], 2, ["-o", "does not exist", "{missing}"]),
+    (["graph", "apple", "-o", "{file}/apple.svg"], 2, ["-o", "is a file, not a folder", "{file}"]),
     # bench
     ([*BENCH, "--hidden-sizes", "10,,5"], 2, ["--hidden-sizes", "comma-separated", "'10,,5'"]),
     ([*BENCH, "--hidden-sizes", "0"], 2, ["--hidden-sizes", "positive", "'0'"]),

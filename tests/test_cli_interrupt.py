@@ -152,3 +152,14 @@ def test_an_interrupt_lost_in_a_callback_is_not_a_traceback(tmp_path):
     done = subprocess.run([sys.executable, "-m", "lost_interrupt"], capture_output=True, text=True, env=env,
                           timeout=60)
     assert (done.returncode, done.stderr) == (130, "chainrule: interrupted\n")
+
+
+def test_every_public_name_of_the_lazy_package_resolves():
+    import chainrule
+
+    assert sorted(name for name in chainrule.__all__ if not hasattr(chainrule, name)) == []
+    assert set(chainrule.__all__) <= set(dir(chainrule))
+    assert chainrule.Relu is __import__("chainrule.layers", fromlist=["Relu"]).Relu
+    assert chainrule.data.MNIST.name == "MNIST"  # a subpackage, imported on first use as before
+    with pytest.raises(AttributeError, match="no attribute 'Rellu'"):
+        chainrule.Rellu

@@ -19,14 +19,37 @@ from chainrule.errors import GraphError
 from chainrule.explain import Explanation, apply_inputs, explain
 from chainrule.explain.document import build_document
 from chainrule.explain.heatmap import cells, heat_map
-from chainrule.explain.words import WORDS
+from chainrule.explain.words import WORDS, say
 from chainrule.graph import EXAMPLES, Graph, apple_orange, format_trace, network_graph
 
 from explain_helpers import cli_trace, parse_trace
 
 
-def text_of(html: str) -> str:
-    return re.sub(r"<[^>]+>", "", html).replace("&gt;", ">").replace("&lt;", "<").replace("&amp;", "&")
+def grad_text(grad: dict | None) -> str:
+    """A gradient record as ``chainrule graph --trace`` writes it: ``2.2`` or ``norm 0.0123``."""
+    if grad is None:
+        return "none"
+    return grad["value"] if "value" in grad else f"norm {grad['norm']}"
+
+
+def rows(steps: list[dict], kind: str) -> list[dict]:
+    return [row for step in steps for row in step["rows"] if row["kind"] == kind]
+
+
+def forward_text(row: dict) -> str:
+    return f"{row['formula']} = {row['numbers']} = {row['result']}" if row["numbers"] else f"{row['formula']} → {row['result']}"
+
+
+def product_numbers(row: dict) -> dict[str, str]:
+    """What the trace shows of one product: {} for no gradient, no ``local`` for a Jacobian."""
+    if row["kind"] == "no_gradient":
+        return {}
+    numbers = {"upstream": grad_text(row["upstream"]), "grad": grad_text(row["grad"])}
+    return numbers if row["local"] is None else {**numbers, "local": row["local"]}
+
+
+def results(steps: list[dict]) -> dict[str, str]:
+    return {row["edge"]: grad_text(row["grad"]) for row in rows(steps, "result") if not row["parameter"]}
 
 
 def shared_value_graph() -> Graph:
@@ -43,29 +66,88 @@ def shared_value_graph() -> Graph:
 def test_every_number_matches_chainrule_graph_trace(name, capsys, tmp_path):
     trace = cli_trace(capsys, tmp_path, name)
     steps = build_document(EXAMPLES[name]())["steps"]
-    forward = {s["node"]: text_of(s["lines"][0]["en"]) for s in steps if s["phase"] == "forward"}
-    assert forward == trace.forward
-    products = {}
-    for step in steps:
-        for line in step["lines"]:
-            html = line["en"]
-            if 'class="product' in html:
-                key = tuple(re.search(r'data-node="([^"]+)" data-input="([^"]+)"', html).groups())
-                products[key] = {k: v for k, v in re.findall(r'<span class="(upstream|local|grad)">([^<]*)</span>', html)}
-    assert products == trace.products
-    results = dict(re.findall(r'data-edge="([^"]+)">∂\w+/∂\w+ = <span class="grad">([^<]*)<', "".join(l["en"] for l in steps[-1]["lines"])))
-    assert results == trace.gradients
+    assert {row["node"]: forward_text(row) for row in rows(steps, "forward")} == trace.forward
+    products = rows(steps, "product") + rows(steps, "no_gradient")
+    assert {(row["node"], row["input"]): product_numbers(row) for row in products} == trace.products
+    assert results(steps) == trace.gradients
+
+
+def test_first_backward_step_names_the_local_derivative_of_the_node():
+    """Not ∂total/∂fruit_price = ∂total/∂total × ∂total/∂fruit_price: the second factor is the node's own."""
+    steps = build_document(apple_orange())["steps"]
+    first = next(step for step in steps if step["kind"] == "backward")
+    assert first["node"] == "mul_tax"
+    product = first["rows"][0]
+    assert (product["out"], product["output"], product["input"]) == ("total", "total", "fruit_price")
+    assert product["local_name"] == "∂(fruit_price × tax)/∂fruit_price"
+    assert (product["upstream"], product["local"], product["grad"]) == ({"value": "1.0"}, "1.1", {"value": "1.1"})
+    assert product["why"] == {"key": "why_formula", "values": {"formula": "= tax"}}
+    add = next(row for row in rows(steps, "product") if row["node"] == "add_fruit" and row["input"] == "apple_price")
+    assert add["local_name"] == "∂(apple_price + orange_price)/∂apple_price" and add["why"]["key"] == "why_add"
+    net = build_document(network_graph(TwoLayerNet(6, 5, 3, rng=0), batch_size=4))["steps"]
+    relu = next(row for row in rows(net, "product") if row["node"] == "Relu1")
+    assert relu["local_name"] == "∂ReLU(a1)/∂a1" and relu["local"] is None  # an array: a Jacobian
+
+
+def test_summary_of_a_network_lists_every_gradient_it_counts():
+    net = TwoLayerNet(6, 5, 3, rng=0)
+    doc = build_document(network_graph(net, batch_size=4))
+    done = doc["steps"][-1]
+    assert done["kind"] == "done"
+    parameters = {row["edge"]: row["grad"] for row in done["rows"] if row["kind"] == "result" and row["parameter"]}
+    assert list(parameters) == ["W1", "b1", "W2", "b2"]
+    for key, grad in parameters.items():
+        assert grad["shape"] == str(net.params[key].shape)
+    # the numbers are the norms of the layers' gradients, and they add up to what the cost meter counts
+    affine1, affine2 = net.layers["Affine1"], net.layers["Affine2"]
+    assert parameters["W1"]["norm"] == f"{np.linalg.norm(affine1.grads['W']):.3g}"
+    assert parameters["b2"]["norm"] == f"{np.linalg.norm(affine2.grads['b']):.3g}"
+    assert sum(net.params[key].size for key in parameters) == doc["cost"]["unknowns"] == 53
+    headings = [row["words"] for row in done["rows"] if row["kind"] == "heading"]
+    assert headings[1] == {"key": "results_parameters", "values": {"count": "4", "unknowns": "53"}}
+    assert results(doc["steps"])["t"] == "none"  # labels: no gradient
+
+
+def test_every_sentence_of_a_document_is_in_the_words_table_and_fills_in_both_languages():
+    """Words travel as {key, values} records: "norm", "none" and the rest are translated, never baked in English."""
+    net = build_document(network_graph(TwoLayerNet(6, 5, 3, rng=0), batch_size=4))
+    found = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            if set(value) == {"key", "values"}:
+                found.append(value)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for doc in (net, build_document(apple_orange()), build_document(shared_value_graph())):
+        walk({k: v for k, v in doc.items() if k != "words"})
+    assert {"norm", "heat_scale", "results_parameters", "sum_note", "why_add", "legend_arrays"} <= {w["key"] for w in found}
+    for record in found:
+        english, chinese = say(record, "en"), say(record, "zh")
+        assert english and chinese and "{" not in english + chinese
+    assert say({"key": "norm", "values": {"norm": "0.5"}}, "zh") == "范数 0.5"
+    assert WORDS["none"]["zh"] == "无"
+    # nothing English hides in the rows: their strings are names, numbers and formulas
+    english_words = re.compile(r"\b(norm|none|no gradient|labels)\b")
+    for step in net["steps"]:
+        for row in step["rows"]:
+            strings = [v for k, v in row.items() if isinstance(v, str) and k not in ("kind",)]
+            assert not any(english_words.search(text) for text in strings), row
 
 
 def test_steps_run_forward_then_backward_and_reveal_in_order():
     doc = build_document(apple_orange())
-    phases = [s["phase"] for s in doc["steps"]]
-    assert phases == ["start"] + ["forward"] * 4 + ["seed"] + ["backward"] * 4 + ["done"]
-    assert [s["node"] for s in doc["steps"] if s["phase"] == "backward"] == ["mul_tax", "add_fruit", "mul_orange", "mul_apple"]
+    kinds = [s["kind"] for s in doc["steps"]]
+    assert kinds == ["start"] + ["forward"] * 4 + ["seed"] + ["backward"] * 4 + ["done"]
+    assert [s["node"] for s in doc["steps"] if s["kind"] == "backward"] == ["mul_tax", "add_fruit", "mul_orange", "mul_apple"]
     for arrow in doc["arrows"]:  # a value is computed before its gradient, and both exist
         assert arrow["value"] <= 4 < 5 <= arrow["grad"] <= 9
     # the backward step of add_fruit completes the gradients of apple_price and orange_price
-    add = doc["steps"].index(next(s for s in doc["steps"] if s["phase"] == "backward" and s["node"] == "add_fruit"))
+    add = doc["steps"].index(next(s for s in doc["steps"] if s["kind"] == "backward" and s["node"] == "add_fruit"))
     assert sorted(a["grad"] for a in doc["arrows"] if a["target"] == "add_fruit") == [add, add]
 
 
@@ -84,11 +166,12 @@ def test_operation_counts_backprop_against_numerical_differentiation():
 
 def test_shared_value_shows_the_sum_when_its_last_reader_is_done():
     doc = build_document(shared_value_graph())
-    sums = [(i, text_of(l["en"])) for i, s in enumerate(doc["steps"]) for l in s["lines"] if 'class="sum"' in l["en"]]
+    sums = [(i, row) for i, s in enumerate(doc["steps"]) for row in s["rows"] if row["kind"] == "sum"]
     assert len(sums) == 1
-    index, line = sums[0]
-    assert line.startswith("∂out/∂x = 3.0 + 2.0 = 5.0")
-    assert index == max(i for i, s in enumerate(doc["steps"]) if s["phase"] == "backward" and s["node"] in ("mul_a", "mul_b"))
+    index, row = sums[0]
+    assert (row["edge"], row["out"], row["parts"], row["grad"]) == ("x", "out", ["3.0", "2.0"], "5.0")
+    assert row["why"] == {"key": "sum_note", "values": {"edge": "x", "count": "2"}}
+    assert index == max(i for i, s in enumerate(doc["steps"]) if s["kind"] == "backward" and s["node"] in ("mul_a", "mul_b"))
     # the split dot and the lane into it show the sum from that same step on
     assert [c["grad"] for c in doc["circles"] if c["grad"] is not None].count(index) >= 1
     assert any(a["target"] == "split:x" and a["grad"] == index for a in doc["arrows"])
@@ -96,7 +179,7 @@ def test_shared_value_shows_the_sum_when_its_last_reader_is_done():
 
 def test_page_is_one_file_that_fetches_nothing(tmp_path):
     path = tmp_path / "page.html"
-    apple_orange().explain(path)
+    explain(apple_orange(), path)
     html = path.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html)
@@ -106,12 +189,26 @@ def test_page_is_one_file_that_fetches_nothing(tmp_path):
     assert json.loads(data)["title"] == "apple-orange"
 
 
+def test_page_skeleton_is_a_template_shipped_as_package_data():
+    import tomllib
+    from importlib.resources import files
+    from pathlib import Path
+
+    assets = {"page.html", "page.css", "page.js"}
+    assert all(files("chainrule.explain").joinpath(name).is_file() for name in assets)
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert assets <= set(pyproject["tool"]["setuptools"]["package-data"]["chainrule.explain"])
+    html = Explanation(apple_orange(), language="zh").html()
+    assert '<html lang="zh-CN">' in html and '<button type="button" data-action="next" data-word="next">下一步</button>' in html
+    assert not re.search(r"\$\w", html.split('<script type="application/json"', 1)[0])  # every $field filled
+
+
 def test_words_exist_in_both_languages():
     for key, text in WORDS.items():
         assert set(text) == {"en", "zh"}, key
         assert sorted(re.findall(r"\{\w+\}", text["en"])) == sorted(re.findall(r"\{\w+\}", text["zh"])), key
     doc = build_document(apple_orange())
-    assert doc["steps"][6]["title"]["zh"] == "反向传播 1/4：mul_tax"
+    assert say(doc["steps"][6]["title"], "zh") == "反向传播 1/4：mul_tax"
 
 
 def test_heat_maps_are_valid_pngs_of_the_array():
@@ -134,7 +231,7 @@ def test_heat_maps_are_valid_pngs_of_the_array():
 
 def test_explain_leaves_the_caller_graph_run_and_unchanged():
     g = shared_value_graph()  # never run: explain runs it
-    explanation = g.explain()
+    explanation = explain(g)
     assert isinstance(explanation, Explanation) and g["x"].grad == 5.0
     before = format_trace(g)
     explanation.html()
@@ -172,6 +269,20 @@ def test_cli_writes_the_page_and_rejects_bad_input(tmp_path, capsys):
         main(["explain"])
 
 
+def test_cli_exact_page_and_output_checked_first(tmp_path, capsys):
+    out = tmp_path / "exact.html"
+    assert main(["explain", "apple-orange", "--exact", "-o", str(out)]) == 0
+    doc = json.loads(re.search(r'id="explain-data">(.*?)</script>', out.read_text(encoding="utf-8"), re.S).group(1))
+    assert [i["value"] for i in doc["inputs"]] == ["100.0", "2.0", "150.0", "3.0", "1.1"]
+    assert not any(i["editable"] for i in doc["inputs"])  # fractions: a fixed page
+    capsys.readouterr()
+    for argv in (["apple", "--exact", "--serve"], ["apple", "-o", str(tmp_path / "no" / "x.html")]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["explain", *argv])
+        assert exit_info.value.code == 2 and capsys.readouterr().err.count("\n") == 1
+    assert not (tmp_path / "no").exists()
+
+
 def test_cli_trace_with_input_matches_the_library(capsys, tmp_path):
     trace = cli_trace(capsys, tmp_path, "apple", "--input", "apple=150", "--input", "tax=1.08")
     g = EXAMPLES["apple"]()
@@ -207,8 +318,7 @@ def test_server_recomputes_with_the_graph_and_refuses_bad_requests(served, capsy
     assert '"served":true' in page
     status, doc = post(served.url, json.dumps({"inputs": {"apple": "150"}}).encode())
     assert status == 200
-    results = dict(re.findall(r'data-edge="([^"]+)">∂\w+/∂\w+ = <span class="grad">([^<]*)<', "".join(l["en"] for l in doc["steps"][-1]["lines"])))
-    assert results == cli_trace(capsys, tmp_path, "apple", "--input", "apple=150").gradients
+    assert results(doc["steps"]) == cli_trace(capsys, tmp_path, "apple", "--input", "apple=150").gradients
     status, error = post(served.url, json.dumps({"inputs": {"apple": "abc"}}).encode())
     assert status == 400 and "input apple must be a number" in error["error"]
     status, error = post(served.url, b"not json")

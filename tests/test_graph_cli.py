@@ -73,3 +73,14 @@ def test_graph_usage_errors(capsys, argv, message):
     with pytest.raises(SystemExit) as error:
         main(argv)
     assert error.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["missing/x.svg", "file.txt/x.svg", "folder.svg"])
+def test_graph_checks_the_output_before_any_work(capsys, tmp_path, where):
+    (tmp_path / "file.txt").write_text("not a folder")
+    (tmp_path / "folder.svg").mkdir()
+    with pytest.raises(SystemExit) as error:
+        main(["graph", "--model", "two-layer", "-o", str(tmp_path / where)])
+    out = capsys.readouterr()
+    assert error.value.code == 2 and out.out == ""  # no table printed, no network built
+    assert out.err.count("\n") == 1 and "cannot write" in out.err and where.split("/")[0] in out.err

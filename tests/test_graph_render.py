@@ -8,13 +8,15 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+import types
 from itertools import combinations, pairwise
 
 import pytest
 
 from chainrule import AddLayer, MulLayer, TwoLayerNet
-from chainrule.graph import Graph, GraphError, MissingExtraError, apple, apple_orange, network_graph
+from chainrule.graph import Graph, GraphError, MissingExtraError, apple, apple_orange, network_graph, save, to_dot, to_svg
 from chainrule.graph.layout import CHAR_WIDTH, layout
+from chainrule.graph.notebook import show_graphs_inline
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -48,7 +50,7 @@ def svg_texts(svg: str) -> dict[str, list[str]]:
 
 
 def test_apple_orange_svg_parses_and_carries_every_label():
-    svg = apple_orange().to_svg()
+    svg = to_svg(apple_orange())
     root = ET.fromstring(svg.encode("utf-8"))
     assert root.tag == f"{SVG}svg" and root.get("viewBox").startswith("0 0 ")
     texts = svg_texts(svg)
@@ -65,18 +67,18 @@ def test_apple_orange_svg_parses_and_carries_every_label():
 
 
 def test_gradients_are_drawn_in_a_second_colour():
-    root = ET.fromstring(apple().to_svg().encode("utf-8"))
+    root = ET.fromstring(to_svg(apple()).encode("utf-8"))
     colours = {element.get("class"): element.get("fill") for element in root.iter(f"{SVG}text")}
     assert colours["grad"] != colours["value"]
 
 
 def test_shared_value_is_split_with_the_sum_of_its_gradients():
-    texts = svg_texts(shared_graph().to_svg())
+    texts = svg_texts(to_svg(shared_graph()))
     assert "36.0 + 18.0 = 54.0" in texts["grad"] and "9.0 + 9.0 = 18.0" in texts["grad"]
 
 
 def test_network_svg_shows_shapes_and_gradient_norms():
-    texts = svg_texts(GRAPHS["two-layer"]().to_svg())
+    texts = svg_texts(to_svg(GRAPHS["two-layer"]()))
     assert {"(100, 784)", "(100, 50)", "(100, 10)", "(100,)"} <= set(texts["value"])
     assert all(" norm " in f" {text}" for text in texts["grad"] if text != "1.0")
     assert "W1 (784, 50)" in texts["caption"] and any(text.startswith("dW1 norm ") for text in texts["grad"])
@@ -97,18 +99,34 @@ def product(title: str, x: str, y: str, out: str, backward: bool = True) -> Grap
 
 def test_names_are_escaped():
     g = product('<a & "b">', "x<1", "y&", "z>")
-    texts = svg_texts(g.to_svg())
+    texts = svg_texts(to_svg(g))
     assert {"x<1", "y&", "z>"} <= set(texts["name"]) and texts["title"] == ['<a & "b">']
-    assert parse_dot(g.to_dot())["name"] == '<a & "b">'
+    assert parse_dot(to_dot(g))["name"] == '<a & "b">'
 
 
-def test_jupyter_draws_the_graph_inline():
+def test_jupyter_draws_the_graph_inline(monkeypatch):
+    """In a running IPython, Graph's SVG display is to_svg; the core Graph has no drawing method."""
+
+    class Formatter:
+        def __init__(self) -> None:
+            self.types: dict = {}
+
+        def for_type(self, kind, function) -> None:
+            self.types[kind] = function
+
+    svg_formatter = Formatter()
+    shell = types.SimpleNamespace(display_formatter=types.SimpleNamespace(formatters={"image/svg+xml": svg_formatter}))
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    assert show_graphs_inline()
     g = apple()
-    assert g._repr_svg_() == g.to_svg()
+    assert svg_formatter.types[Graph](g) == to_svg(g)
+    assert not hasattr(Graph, "_repr_svg_") and not hasattr(Graph, "save")
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: None))
+    assert not show_graphs_inline()  # plain Python: nothing to register with
 
 
 def test_picture_before_backward_has_no_gradients():
-    texts = svg_texts(product("forward only", "a", "b", "c", backward=False).to_svg())
+    texts = svg_texts(to_svg(product("forward only", "a", "b", "c", backward=False)))
     assert "grad" not in texts and "6.0" in texts["value"]
 
 
@@ -211,7 +229,7 @@ def parse_dot(text: str) -> dict:
 
 
 def test_apple_orange_dot_parses():
-    dot = parse_dot(apple_orange().to_dot())
+    dot = parse_dot(to_dot(apple_orange()))
     assert dot["name"] == "apple-orange"
     assert {"mul_apple", "mul_orange", "add_fruit", "mul_tax"} <= set(dot["nodes"])
     for source, target, _ in dot["edges"]:
@@ -224,21 +242,21 @@ def test_apple_orange_dot_parses():
 
 def test_dot_of_every_example_parses_with_balanced_braces():
     for make in GRAPHS.values():
-        text = make().to_dot()
+        text = to_dot(make())
         assert text.count("{") == text.count("}") and "rankdir=LR;" in text
         parse_dot(text)
 
 
 def test_pydot_reads_the_dot():
     pydot = pytest.importorskip("pydot")
-    (graph,) = pydot.graph_from_dot_data(apple_orange().to_dot())
+    (graph,) = pydot.graph_from_dot_data(to_dot(apple_orange()))
     assert {node.get_name().strip('"') for node in graph.get_nodes()} >= {"mul_apple", "add_fruit", "mul_tax"}
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
 def test_graphviz_renders_the_dot(tmp_path):
     result = subprocess.run(
-        ["dot", "-Tsvg"], input=apple_orange().to_dot(), capture_output=True, text=True, check=False
+        ["dot", "-Tsvg"], input=to_dot(apple_orange()), capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
     ET.fromstring(result.stdout.encode("utf-8"))
@@ -250,18 +268,18 @@ def test_graphviz_renders_the_dot(tmp_path):
 @pytest.mark.parametrize("suffix", [".svg", ".dot"])
 def test_save_picks_the_format_from_the_suffix(tmp_path, suffix):
     g = apple()
-    path = g.save(tmp_path / f"apple{suffix}")
-    assert path.read_text(encoding="utf-8") == (g.to_svg() if suffix == ".svg" else g.to_dot())
+    path = save(g, tmp_path / f"apple{suffix}")
+    assert path.read_text(encoding="utf-8") == (to_svg(g) if suffix == ".svg" else to_dot(g))
 
 
 def test_save_rejects_unknown_formats(tmp_path):
     with pytest.raises(GraphError, match=r"\.svg, \.png, \.dot"):
-        apple().save(tmp_path / "apple.jpg")
+        save(apple(), tmp_path / "apple.jpg")
 
 
 def test_png(tmp_path):
     pytest.importorskip("matplotlib")
-    path = apple_orange().save(tmp_path / "apple-orange.png")
+    path = save(apple_orange(), tmp_path / "apple-orange.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -269,5 +287,5 @@ def test_png_without_matplotlib_says_how_to_install_it(tmp_path, monkeypatch):
     for module in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
         monkeypatch.setitem(sys.modules, module, None)
     with pytest.raises(MissingExtraError, match=r"pip install 'chainrule\[plot\]'"):
-        apple().save(tmp_path / "apple.png")
+        save(apple(), tmp_path / "apple.png")
     assert not (tmp_path / "apple.png").exists()

@@ -6,7 +6,8 @@ from fractions import Fraction
 
 import pytest
 
-from chainrule.demos import apple, apple_orange, format_number
+from chainrule.demos import apple, apple_orange
+from chainrule.number_format import format_number
 
 APPLE = {"total": 220, "apple": Fraction(11, 5), "apple_num": 110, "tax": 200}
 APPLE_ORANGE = {

@@ -100,3 +100,24 @@ def to_numpy(a: Any) -> np.ndarray:
     if owner is not None:
         return owner[1](a)
     return np.asarray(a)
+
+
+def scatter_add(target: Array, indices: Array, values: Array) -> None:
+    """``target[indices] += values`` in place, adding every repeated index (plain ``+=`` keeps one).
+
+    An embedding's weight gradient needs this: a word that appears twice in a batch gets both
+    rows' gradients. NumPy has ``np.add.at``, CuPy ``cupyx.scatter_add``; any other array module
+    gets a formulation from common operations (a one-hot matrix product), exact up to rounding.
+    """
+    xp = array_module(target)
+    if xp is np:
+        np.add.at(target, indices, values)
+    elif _cupy is not None and xp is _cupy:  # pragma: no cover - needs a GPU
+        import cupyx  # type: ignore[import-not-found]
+
+        cupyx.scatter_add(target, indices, values)
+    else:
+        flat = indices.reshape(-1)
+        one_hot = (flat[:, None] == xp.arange(target.shape[0])[None, :]).astype(target.dtype)
+        summed = one_hot.T @ values.reshape(flat.shape[0], -1).astype(target.dtype)
+        target += summed.reshape(target.shape)

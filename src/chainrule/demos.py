@@ -72,11 +72,3 @@ def apple_orange(number: Callable[[Any], Number] = float) -> ShoppingResult:
 
 EXAMPLES: dict[str, Callable[..., ShoppingResult]] = {"apple": apple, "apple-orange": apple_orange}
 
-
-def format_number(value: Number) -> str:
-    """A value as a person writes it: 715.0000000000001 -> '715.0', Fraction(11, 5) -> '2.2'.
-
-    Twelve significant digits hide binary rounding noise (float64 carries ~16) while keeping
-    every digit a shopping example can have.
-    """
-    return repr(float(f"{float(value):.12g}"))

@@ -25,6 +25,7 @@ from .data.catalog import data_location, load_dataset
 from .errors import ChainruleError, CheckpointError, ConfigError, RunDirError, UsageError
 from .history import History
 from .models import IMAGE_MODELS, build_model
+from .number_format import plural
 from .optimizers import make_optimizer
 from .plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
 from .recipes import DEFAULT_DATASET, DEFAULT_MODEL, OptionError, TrainOptions, new_run_config, resume_config
@@ -164,7 +165,7 @@ def _train(
                          best_epoch=(run.best or {}).get("epoch") if run is not None else None)
     if done and done >= settings["epochs"]:
         if run is not None and verbose:
-            print(f"{run.path} already has {done} epochs; ask for more with epochs (--epochs)", file=sys.stderr)
+            print(f"{run.path} already has {plural(done, 'epoch')}; ask for more with epochs (--epochs)", file=sys.stderr)
         return result
     (x_train, t_train), (x_test, t_test) = _load_data_in_turn(config, communicator, data_dir, download, verify)
     if settings.get("limit"):
@@ -197,7 +198,7 @@ def _train(
     if verbose:
         epochs = len(result.history)
         best = f"; best validation loss at epoch {result.best_epoch} ({BEST})" if result.best_epoch else ""
-        print(f"test accuracy {100 * result.test_accuracy:.2f}% after {epochs} epoch{'' if epochs == 1 else 's'} "
+        print(f"test accuracy {100 * result.test_accuracy:.2f}% after {plural(epochs, 'epoch')} "
               f"({result.seconds:.1f} s this session); saved to {run.path}{best}")
     if plots:
         result.figures = _write_figures(run.path, result.history, config, verbose)
@@ -219,8 +220,8 @@ def _start_distributed(threads: int | None, verbose: int) -> Any:
     if not communicator.is_root:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
     elif verbose:
-        each = f"{threads} BLAS thread{'s' if threads != 1 else ''} each"
-        ranks = f"{communicator.size} rank{'s' if communicator.size != 1 else ''}"
+        each = f"{plural(threads, 'BLAS thread')} each"
+        ranks = plural(communicator.size, "rank")
         where = ", ".join(f"{rank}: pid {pid} on {host}" for rank, (host, pid) in enumerate(processes))
         print(f"distributed: {ranks}, {each} ({'ranks' if communicator.size != 1 else 'rank'} {where})", flush=True)
     return communicator

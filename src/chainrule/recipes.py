@@ -17,6 +17,7 @@ from typing import Any, Callable
 from .checks import is_integer
 from .errors import ConfigError, ConfigTypeError
 from .models import MODELS, model_config
+from .number_format import plural
 from .optimizers import OPTIMIZERS
 from .training.schedules import SCHEDULES, make_schedule
 
@@ -230,7 +231,7 @@ def resume_config(options: TrainOptions, config: dict[str, Any], epochs_done: in
     config = copy.deepcopy(config)
     settings = config["training"]
     if options.epochs is not None and options.epochs < epochs_done:
-        raise OptionError(f"{{epochs}} {options.epochs} is fewer than the {_plural(epochs_done, 'epoch')} the run in "
+        raise OptionError(f"{{epochs}} {options.epochs} is fewer than the {plural(epochs_done, 'epoch')} the run in "
                           f"{_escape(where)} has done: {{epochs}} is the total to reach, so give more than {epochs_done}",
                           "epochs")
     last_rate = make_schedule(settings["schedule"], settings["lr"], settings["epochs"])(max(epochs_done - 1, 0))
@@ -244,7 +245,7 @@ def resume_config(options: TrainOptions, config: dict[str, Any], epochs_done: in
     if changes and epochs_done < settings["epochs"]:
         next_rate = make_schedule(settings["schedule"], settings["lr"], settings["epochs"])(epochs_done)
         if epochs_done and next_rate > last_rate * (1 + 1e-9):
-            changes.append(f"the {settings['schedule']} schedule is re-planned over {settings['epochs']} epochs, so the "
+            changes.append(f"the {settings['schedule']} schedule is re-planned over {plural(settings['epochs'], 'epoch')}, so the "
                            f"learning rate rises from {last_rate:.3g} (epoch {epochs_done}) to {next_rate:.3g} "
                            f"(epoch {epochs_done + 1})")
     return config, changes
@@ -259,10 +260,6 @@ def _text(value: Any) -> str:
 def _escape(text: str) -> str:
     """``text`` as a literal inside a :meth:`str.format` template."""
     return text.replace("{", "{{").replace("}", "}}")
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 OPTION_NAMES = tuple(field.name for field in fields(TrainOptions))

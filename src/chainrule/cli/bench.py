@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..graph.cost import HEADER, format_cost_row, kink_note, plot_gradient_cost, sweep_gradient_cost
+from ..gradient_cost import HEADER, format_cost_row, kink_note, plot_gradient_cost, sweep_gradient_cost
 from ..plots import require_matplotlib
 from .types import file_with_suffix, positive_int, seed, size_list
 

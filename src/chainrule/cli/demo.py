@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from fractions import Fraction
 
-from ..demos import EXAMPLES, format_number
+from ..demos import EXAMPLES
+from ..number_format import format_number
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

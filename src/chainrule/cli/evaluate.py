@@ -12,6 +12,7 @@ import numpy as np
 from ..checkpoint import atomic_write_text, read_checkpoint
 from ..errors import RunDirError, UsageError
 from ..models import IMAGE_MODELS, build_model
+from ..number_format import plural
 from ..rundir import checkpoint_path
 from ..plots import INSTALL_HINT, matplotlib_available, plot_confusion_matrix
 from ..training import confusion_matrix, evaluate, predict_labels
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     names = CLASS_NAMES[dataset]
     matrix = confusion_matrix(t_test, predict_labels(net, x_test, args.batch_size), len(names))
     epochs = int(checkpoint.run.get("epoch", -1)) if checkpoint.run else -1
-    trained = "" if epochs < 0 else f", trained {epochs} epoch{'' if epochs == 1 else 's'}"
+    trained = "" if epochs < 0 else f", trained {plural(epochs, 'epoch')}"
     print(f"{args.run_dir} ({args.checkpoint} checkpoint{trained}): {config['model']} {config['hidden_sizes']} on "
           f"{dataset} test set ({len(x_test)} samples)")
     if epochs == 0:

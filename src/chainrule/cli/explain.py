@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from ..explain import Explanation, apply_inputs
 from ..explain.words import LANGUAGES
 from ..graph import EXAMPLES, Graph, format_trace, network_graph
+from ..graph.export import check_destination
 from ..errors import GraphError, UsageError
 from ..nets import TwoLayerNet
 from .datasets import add_data_arguments, load_dataset
@@ -46,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--input", metavar="NAME=VALUE", type=assignment, action="append", default=[],
         help="set an input of the shopping graph, e.g. --input apple=150 (repeatable)",
     )
+    parser.add_argument(
+        "--exact", action="store_true", help="the shopping graph in exact fractions (a fixed page: not with --serve)"
+    )
     parser.add_argument("--lang", choices=sorted(LANGUAGES), default="en", help="the page's first language (default: en)")
     parser.add_argument("--trace", action="store_true", help="also print the chain rule as text (as chainrule graph --trace)")
     parser.add_argument("--serve", action="store_true", help="serve the page on 127.0.0.1 and recompute edited inputs")
@@ -68,6 +73,20 @@ def _check(args: argparse.Namespace) -> None:
         args.parser.error(f"give an example ({', '.join(sorted(EXAMPLES))}) or --model two-layer, {both}")
     if args.model and args.input:
         args.parser.error("--input sets a shopping graph's inputs; a network's inputs are a batch of data")
+    if args.exact and (args.model or args.serve):
+        args.parser.error(
+            "--exact computes a shopping graph in fractions; not with --model or --serve (which recomputes in floats)"
+        )
+    if args.output or not args.serve:
+        try:
+            check_destination(page_path(args))
+        except GraphError as error:
+            args.parser.error(f"-o: {error}")
+
+
+def page_path(args: argparse.Namespace) -> Path:
+    """``-o FILE``, or ``NAME.html`` in the current folder."""
+    return Path(args.output or f"{args.example or args.model}.html")
 
 
 def mnist_batch(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +98,7 @@ def mnist_batch(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
 
 def build(args: argparse.Namespace) -> Graph:
     if args.example:
-        graph = EXAMPLES[args.example]()
+        graph = EXAMPLES[args.example](Fraction if args.exact else float)
         if args.input:
             try:
                 apply_inputs(graph, dict(args.input))
@@ -104,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     if args.trace:
         print(format_trace(graph) + "\n")
     if args.output or not args.serve:
-        path = explanation.save(Path(args.output or f"{name}.html"))
+        path = explanation.save(page_path(args))
         print(f"wrote {path}: open it in a browser (one file, no server needed)")
     if args.serve:
         server = explanation.serve(args.port)

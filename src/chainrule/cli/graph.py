@@ -7,8 +7,8 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..explain import apply_inputs
-from ..graph import EXAMPLES, Graph, format_trace, network_graph
-from ..graph.export import FORMATS
+from ..graph import EXAMPLES, Graph, format_trace, network_graph, save
+from ..graph.export import FORMATS, check_picture_path
 from ..plots import require_matplotlib
 from ..graph.text import grad_text, value_text
 from ..errors import GraphError, UsageError
@@ -70,6 +70,10 @@ def output_path(args: argparse.Namespace) -> Path:
     path = Path(args.output or f"{args.example or args.model}.svg")
     if path.suffix.lower() not in FORMATS:
         args.parser.error(f"-o {path}: the suffix picks the format, one of {', '.join(FORMATS)}")
+    try:
+        check_picture_path(path)
+    except GraphError as error:
+        args.parser.error(f"-o: {error}")
     if path.suffix.lower() == ".png":
         require_matplotlib("PNG pictures (.svg and .dot need nothing)")
     return path
@@ -104,5 +108,5 @@ def run(args: argparse.Namespace) -> int:
     path = output_path(args)
     graph = build(args)
     print(format_trace(graph) if args.trace else format_edges(graph))
-    print(f"\nwrote {graph.save(path)}")
+    print(f"\nwrote {save(graph, path)}")
     return 0

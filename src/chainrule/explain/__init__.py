@@ -1,8 +1,9 @@
 """Watch the chain rule happen: an interactive page that steps through a graph's forward and backward pass.
 
+    from chainrule.explain import explain, serve
     from chainrule.graph import apple_orange
-    apple_orange().explain("apple-orange.html")     # one self-contained file
-    explanation = apple_orange().explain()          # Jupyter shows it inline
+    explain(apple_orange(), "apple-orange.html")    # one self-contained file
+    explanation = explain(apple_orange())           # Jupyter shows it inline
     serve(apple_orange())                           # a local server: edit inputs, recompute
 
 Everything shown is computed in Python by the graph's own layers (:mod:`.document`); the page's

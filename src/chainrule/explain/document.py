@@ -9,12 +9,16 @@ Steps: 0 shows the inputs; then one step per node of the forward pass; then the 
 backward pass (∂out/∂out = 1); then one step per node of the backward pass; then the summary.
 Each arrow's value appears at the step that computes it and its gradient at the step that
 completes it (for a value read by several nodes: when the last of them has sent its part).
+
+The document is data, not HTML: a step is a record ``{"kind", "node", "title", "text", "rows",
+...}`` and each row a record of what it shows (``{"kind": "product", "node", "input",
+"upstream", "local", "grad", ...}``); sentences are :func:`~.words.words` records that the page
+fills in the reader's language. ``page.js`` is the one renderer; tests compare records.
 """
 
 from __future__ import annotations
 
 import numbers
-from html import escape
 from typing import Any
 
 import numpy as np
@@ -24,12 +28,12 @@ from ..errors import NotForwardedError
 from ..graph.core import Edge, Graph, Node
 from ..graph.layout import Drawing, layout
 from ..graph.svg import drawing_to_svg
-from ..graph.text import grad_text, is_scalar, norm, parameter_lines, shape_text, value_text
-from ..graph.trace import TraceStep, forward_line, trace
+from ..graph.text import is_scalar, norm, shape_text, value_text
+from ..graph.trace import TraceStep, forward_parts, local_derivative_name, trace
 from .heatmap import heat_map
-from .words import LANGUAGES, WORDS, say, words_for_page
+from .words import words, words_for_page
 
-Bilingual = dict[str, str]
+Record = dict[str, Any]
 
 
 def ready_to_run(graph: Graph) -> Graph:
@@ -50,37 +54,46 @@ def editable(value: Any) -> bool:
     )
 
 
-def _figure(array: Any, caption: Bilingual) -> dict[str, Any] | None:
-    """A heat map with its caption in both languages, or None for labels and non-finite data."""
+def norm_text(array: Any) -> str:
+    return f"{norm(array):.3g}"
+
+
+def gradient(grad: Any) -> Record | None:
+    """A gradient as the page writes it: ``{"value": "2.2"}``, ``{"norm": "0.0123", "shape": "(100, 10)"}``, or None."""
+    if grad is None:
+        return None
+    if is_scalar(grad):
+        return {"value": value_text(grad)}
+    return {"norm": norm_text(grad), "shape": shape_text(grad)}
+
+
+def _figure(array: Any, caption: Record) -> Record | None:
+    """A heat map with its caption, or None for labels and non-finite data."""
     values = to_numpy(array)
     if not np.issubdtype(values.dtype, np.floating) or values.size < 2:
         return None
     heat = heat_map(values)
     how = {
-        "image": say("heat_image", side=heat.rows),
-        "blocks": say("heat_blocks", rows=heat.rows, columns=heat.columns),
-        "full": say("heat_full"),
+        "image": words("heat_image", side=heat.rows),
+        "blocks": words("heat_blocks", rows=heat.rows, columns=heat.columns),
+        "full": words("heat_full"),
     }[heat.how]
-    scale = say("heat_scale", scale=f"{heat.scale:.3g}")
-    normed = say("norm", norm=f"{norm(values):.3g}")
     return {
         "src": heat.src,
         "width": heat.columns,
         "height": heat.rows,
-        "caption": {lang: f"{caption[lang]} · {normed[lang]} · {how[lang]}" for lang in caption},
-        "scale": scale,
+        "caption": [caption, words("norm", norm=norm_text(values)), how],
+        "scale": words("heat_scale", scale=f"{heat.scale:.3g}"),
     }
 
 
-def _labels_line(value: Any, name: str) -> Bilingual:
-    labels = to_numpy(value).ravel()
-    shown = ", ".join(str(int(v)) for v in labels[:12]) + (", …" if labels.size > 12 else "")
-    line = say("labels", labels=shown)
-    return {lang: f"{escape(name)} {shape_text(value)} · {escape(text)}" for lang, text in line.items()}
-
-
-def _same(html: str) -> Bilingual:
-    return {"en": html, "zh": html}
+def _parameters(node: Node) -> list[tuple[str, Any, Any]]:
+    """(the net's name for it, value, gradient) of each parameter of a node's layer."""
+    grads = getattr(node.layer, "grads", {})
+    return [
+        (node.param_labels.get(key, key), array, grads.get(key) if node.upstream is not None else None)
+        for key, array in getattr(node.layer, "params", {}).items()
+    ]
 
 
 class _Steps:
@@ -108,7 +121,8 @@ class _Steps:
         senders = [self.backward_step[c.name] for c in dict.fromkeys(edge.consumers) if c.name in self.backward_step]
         return max(senders) if senders and edge.grad is not None else None
 
-    def arrow_steps(self) -> list[dict[str, Any]]:
+    def arrow_steps(self) -> list[Record]:
+        """When each arrow's labels appear, and the norm its gradient label shows (the page words it)."""
         result = []
         for arrow in self.drawing.arrows:
             edge = self.graph[arrow.name]
@@ -120,17 +134,25 @@ class _Steps:
                 grad = self.grad_ready(edge)
             else:
                 grad = self.backward_step.get(arrow.target)
-            result.append({"value": self.value_ready(edge), "grad": grad, "source": arrow.source, "target": arrow.target})
+            # an array's gradient is labelled "norm 0.0123" (graph.text.grad_text): the page words it
+            shown = arrow.grad.removeprefix("norm ") if arrow.grad.startswith("norm ") else None
+            result.append({
+                "value": self.value_ready(edge), "grad": grad, "source": arrow.source, "target": arrow.target, "norm": shown
+            })
         return result
 
-    def circle_steps(self) -> list[dict[str, Any]]:
+    def circle_steps(self) -> list[Record]:
         result = []
         for circle in self.drawing.circles:
             if circle.split:
                 edge = self.graph[circle.name.removeprefix("split:")]
-                result.append({"value": self.value_ready(edge), "grad": self.grad_ready(edge)})
+                result.append({"value": self.value_ready(edge), "grad": self.grad_ready(edge), "norms": []})
             else:
-                result.append({"value": self.forward_step[circle.name], "grad": self.backward_step.get(circle.name)})
+                node = self.graph.nodes[circle.name]
+                norms = [[f"d{label}", norm_text(grad)] for label, _, grad in _parameters(node) if grad is not None]
+                result.append(
+                    {"value": self.forward_step[circle.name], "grad": self.backward_step.get(circle.name), "norms": norms}
+                )
         return result
 
     # -- the two ways to a gradient -----------------------------------------------------------
@@ -154,7 +176,7 @@ class _Steps:
                 known_at[step] = known_at.get(step, 0) + size
         return "inputs", known_at
 
-    def costs(self) -> tuple[dict[str, Any], list[dict[str, int]]]:
+    def costs(self) -> tuple[Record, list[Record]]:
         kind, known_at = self.unknowns()
         nodes, unknowns = len(self.order), sum(known_at.values())
         totals = {
@@ -174,7 +196,7 @@ class _Steps:
             )
         return totals, per_step
 
-    # -- what each step says ------------------------------------------------------------------
+    # -- what each step shows -----------------------------------------------------------------
 
     def arrows_touching(self, name: str) -> list[int]:
         return [i for i, a in enumerate(self.drawing.arrows) if name in (a.source, a.target)]
@@ -182,157 +204,165 @@ class _Steps:
     def circle_of(self, name: str) -> list[int]:
         return [i for i, c in enumerate(self.drawing.circles) if c.name == name]
 
-    def start(self) -> dict[str, Any]:
-        lines, figures = [], []
+    def _step(self, kind: str, title: Record, text: Record, rows: list[Record], figures: list[Record | None],
+              node: str | None = None, arrows: list[int] | None = None, circles: list[int] | None = None) -> Record:
+        return {
+            "kind": kind,
+            "node": node,
+            "title": title,
+            "text": text,
+            "rows": rows,
+            "figures": [f for f in figures if f],
+            "arrows": arrows or [],
+            "circles": circles or [],
+        }
+
+    def start(self) -> Record:
+        rows, figures = [], []
         for edge in self.graph.inputs:
             if is_scalar(edge.value):
-                lines.append(_same(f'<p class="input" data-edge="{escape(edge.name)}">{escape(edge.name)} = '
-                                   f'<span class="value">{escape(value_text(edge.value))}</span></p>'))
+                rows.append({"kind": "input", "edge": edge.name, "value": value_text(edge.value)})
             elif np.issubdtype(to_numpy(edge.value).dtype, np.floating):
-                lines.append(_same(f'<p class="input" data-edge="{escape(edge.name)}">{escape(edge.name)} '
-                                   f'{escape(shape_text(edge.value))}</p>'))
-                figures.append(_figure(edge.value, say("figure_value", name=edge.name, shape=shape_text(edge.value))))
+                shape = shape_text(edge.value)
+                rows.append({"kind": "input_array", "edge": edge.name, "shape": shape})
+                figures.append(_figure(edge.value, words("figure_value", name=edge.name, shape=shape)))
             else:
-                labels = _labels_line(edge.value, edge.name)
-                lines.append({lang: f'<p class="input">{text}</p>' for lang, text in labels.items()})
-        return {
-            "phase": "start",
-            "title": say("phase_start"),
-            "text": say("text_start"),
-            "lines": lines,
-            "figures": [f for f in figures if f],
-            "arrows": [i for i, a in enumerate(self.drawing.arrows) if not a.source],
-            "circles": [],
-        }
+                labels = to_numpy(edge.value).ravel()
+                shown = ", ".join(str(int(v)) for v in labels[:12]) + (", …" if labels.size > 12 else "")
+                rows.append({"kind": "labels", "edge": edge.name, "shape": shape_text(edge.value), "labels": shown})
+        arrows = [i for i, a in enumerate(self.drawing.arrows) if not a.source]
+        return self._step("start", words("phase_start"), words("text_start"), rows, figures, arrows=arrows)
 
-    def forward(self, node: Node, index: int) -> dict[str, Any]:
-        graph = self.graph
-        output = graph[node.output].value
-        line = f'<p class="forward" data-node="{escape(node.name)}">{escape(forward_line(node, graph))}</p>'
-        lines = [_same(line)]
+    def forward(self, node: Node, index: int) -> Record:
+        output = self.graph[node.output].value
+        text, numbers_, result = forward_parts(node, self.graph)
+        rows: list[Record] = [{"kind": "forward", "node": node.name, "formula": text, "numbers": numbers_, "result": result}]
         figures = []
         if not is_scalar(output):
-            normed = say("norm", norm=f"{norm(output):.3g}")
-            lines.append({lang: f"<p>{escape(node.output)} {shape_text(output)} · {escape(t)}</p>" for lang, t in normed.items()})
-            figures.append(_figure(output, say("figure_value", name=node.output, shape=shape_text(output))))
-        shapes = [text for text, role in parameter_lines(node) if role == "value"]
-        if shapes:
-            lines.append(_same(f'<p class="params">{escape(", ".join(shapes))}</p>'))
-        inputs = ", ".join(node.inputs)
-        return {
-            "phase": "forward",
-            "node": node.name,
-            "title": say("phase_forward", index=index, count=len(self.order), node=node.name),
-            "text": say("text_forward", node=node.name, inputs=inputs, output=node.output),
-            "lines": lines,
-            "figures": [f for f in figures if f],
-            "arrows": self.arrows_touching(node.name),
-            "circles": self.circle_of(node.name),
-        }
+            rows.append({"kind": "array", "edge": node.output, "shape": shape_text(output), "norm": norm_text(output)})
+            figures.append(_figure(output, words("figure_value", name=node.output, shape=shape_text(output))))
+        params = [{"name": label, "shape": shape_text(array)} for label, array, _ in _parameters(node)]
+        if params:
+            rows.append({"kind": "params", "node": node.name, "params": params})
+        return self._step(
+            "forward",
+            words("phase_forward", index=index, count=len(self.order), node=node.name),
+            words("text_forward", node=node.name, inputs=", ".join(node.inputs), output=node.output),
+            rows,
+            figures,
+            node=node.name,
+            arrows=self.arrows_touching(node.name),
+            circles=self.circle_of(node.name),
+        )
 
-    def seed_step(self) -> dict[str, Any]:
+    def seed_step(self) -> Record:
         target = self.graph[self.out]
-        seed = grad_text(target.grad)
-        figures = [] if is_scalar(target.grad) else [_figure(target.grad, say("figure_grad", out=self.out, name=self.out, shape=shape_text(target.grad)))]
-        return {
-            "phase": "seed",
-            "title": say("phase_seed"),
-            "text": say("text_seed", out=self.out, seed=seed),
-            "lines": [_same(f'<p class="seed">∂{escape(self.out)}/∂{escape(self.out)} = <span class="grad">{escape(seed)}</span></p>')],
-            "figures": [f for f in figures if f],
-            "arrows": [i for i, a in enumerate(self.drawing.arrows) if not a.target and a.name == self.out],
-            "circles": [],
-        }
+        seed = gradient(target.grad)
+        figures = []
+        if not is_scalar(target.grad):
+            shape = shape_text(target.grad)
+            figures.append(_figure(target.grad, words("figure_grad", out=self.out, name=self.out, shape=shape)))
+        seed_text = seed["value"] if "value" in seed else f"({seed['shape']})"
+        return self._step(
+            "seed",
+            words("phase_seed"),
+            words("text_seed", out=self.out, seed=seed_text),
+            [{"kind": "seed", "out": self.out, "grad": seed}],
+            figures,
+            arrows=[i for i, a in enumerate(self.drawing.arrows) if not a.target and a.name == self.out],
+        )
 
-    def _product(self, step: TraceStep) -> Bilingual:
-        """``∂total/∂apple_price = ∂total/∂fruit_price × ∂fruit_price/∂apple_price = 1.1 × 1.0 = 1.1``."""
-        node, out, name = step.node, self.out, step.input_name
-        attrs = f'data-node="{escape(node.name)}" data-input="{escape(name)}"'
+    def _product(self, step: TraceStep) -> Record:
+        """One input's chain-rule product, which the page writes as
+        ``∂total/∂apple_price = ∂total/∂fruit_price × ∂(apple_price + orange_price)/∂apple_price = 1.1 × 1.0 = 1.1``."""
+        node, name = step.node, step.input_name
         if step.grad is None:
-            note = say("no_gradient", input=name, node=node.name)
-            return {lang: f'<p class="product none" {attrs}>{escape(text)}</p>' for lang, text in note.items()}
-        head = f'<span class="lhs">∂{escape(out)}/∂{escape(name)}</span> = ∂{escape(out)}/∂{escape(node.output)} × ∂{escape(node.output)}/∂{escape(name)}'
-        upstream, grad = escape(grad_text(step.upstream)), escape(grad_text(step.grad))
-        if step.local is None:  # arrays: the layer's backward applies its Jacobian
-            shape = escape(shape_text(step.grad))
-            return _same(
-                f'<p class="product array" {attrs}>{head}: <span class="upstream">{upstream}</span> → '
-                f'<span class="grad">{grad}</span> {shape}</p>'
-            )
+            return {"kind": "no_gradient", "node": node.name, "input": name}
+        why = None
         if step.why == "addition passes it on":
-            reason = say("why_add")
-        else:  # "= tax", "x > 0": a formula, the same in every language
-            reason = _same(f"∂{node.output}/∂{name} {step.why}" if step.why else "")
+            why = words("why_add")
+        elif step.why:  # "= tax", "x > 0": a formula, the same in every language
+            why = words("why_formula", formula=step.why)
         return {
-            lang: f'<p class="product" {attrs}>{head} = <span class="upstream">{upstream}</span> × '
-            f'<span class="local">{escape(value_text(step.local))}</span> = <span class="grad">{grad}</span>'
-            + (f' <span class="why">({escape(reason[lang])})</span>' if reason[lang] else "")
-            + "</p>"
-            for lang in reason
+            "kind": "product",
+            "node": node.name,
+            "input": name,
+            "out": self.out,
+            "output": node.output,
+            "local_name": local_derivative_name(node, name),
+            "upstream": gradient(step.upstream),
+            "local": None if step.local is None else value_text(step.local),  # None: arrays, a Jacobian
+            "grad": gradient(step.grad),
+            "why": why,
         }
 
-    def backward(self, node: Node, index: int, steps: list[TraceStep]) -> dict[str, Any]:
+    def backward(self, node: Node, index: int, steps: list[TraceStep]) -> Record:
         graph, out = self.graph, self.out
         here = self.backward_step[node.name]
         mine = [step for step in steps if step.node is node]
-        lines = [self._product(step) for step in mine]
+        rows = [self._product(step) for step in mine]
         figures = []
         if not is_scalar(node.upstream):
-            figures.append(_figure(node.upstream, say("figure_grad", out=out, name=node.output, shape=shape_text(node.upstream))))
+            shape = shape_text(node.upstream)
+            figures.append(_figure(node.upstream, words("figure_grad", out=out, name=node.output, shape=shape)))
         for step in mine:
             if step.grad is not None and not is_scalar(step.grad):
-                figures.append(_figure(step.grad, say("figure_grad", out=out, name=step.input_name, shape=shape_text(step.grad))))
+                shape = shape_text(step.grad)
+                figures.append(_figure(step.grad, words("figure_grad", out=out, name=step.input_name, shape=shape)))
         # a loss layer: a number comes in, an array goes out; its Jacobian, not one local derivative
         arrays = not is_scalar(node.upstream) or any(step.local is None and step.grad is not None for step in mine)
-        grads = [text for text, role in parameter_lines(node) if role == "grad"]
+        grads = [(label, grad) for label, _, grad in _parameters(node) if grad is not None]
         if grads:
-            lines.append(_same(f'<p class="params grad-params">{escape(", ".join(grads))}</p>'))
-            for key, grad in getattr(node.layer, "grads", {}).items():
-                label = node.param_labels.get(key, key)
-                figures.append(_figure(grad, say("figure_grad", out=out, name=label, shape=shape_text(grad))))
+            rows.append({"kind": "param_grads", "node": node.name,
+                         "grads": [{"name": f"d{label}", "norm": norm_text(grad)} for label, grad in grads]})
+            for label, grad in grads:
+                figures.append(_figure(grad, words("figure_grad", out=out, name=label, shape=shape_text(grad))))
         for name in dict.fromkeys(node.inputs):  # values whose gradient sum this step completes
             edge = graph[name]
             parts = edge.grad_parts
             if len(parts) > 1 and self.grad_ready(edge) == here and all(is_scalar(p) for p in parts):
-                total = " + ".join(grad_text(p) for p in parts)
-                note = say("sum_note", edge=name, count=len(parts))
-                lines.append({
-                    lang: f'<p class="sum" data-edge="{escape(name)}">∂{escape(out)}/∂{escape(name)} = {escape(total)} = '
-                    f'<span class="grad">{escape(grad_text(edge.grad))}</span> <span class="why">({escape(text)})</span></p>'
-                    for lang, text in note.items()
+                rows.append({
+                    "kind": "sum",
+                    "edge": name,
+                    "out": out,
+                    "parts": [value_text(p) for p in parts],
+                    "grad": value_text(edge.grad),
+                    "why": words("sum_note", edge=name, count=len(parts)),
                 })
         key = "text_backward_array" if arrays else "text_backward_scalar"
-        return {
-            "phase": "backward",
-            "node": node.name,
-            "title": say("phase_backward", index=index, count=len(self.backward_nodes), node=node.name),
-            "text": say(key, node=node.name, out=out, output=node.output),
-            "lines": lines,
-            "figures": [f for f in figures if f],
-            "arrows": self.arrows_touching(node.name),
-            "circles": self.circle_of(node.name),
-        }
+        return self._step(
+            "backward",
+            words("phase_backward", index=index, count=len(self.backward_nodes), node=node.name),
+            words(key, node=node.name, out=out, output=node.output),
+            rows,
+            figures,
+            node=node.name,
+            arrows=self.arrows_touching(node.name),
+            circles=self.circle_of(node.name),
+        )
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Record:
+        """Every gradient the two cost meters count: the inputs', and each parameter array's."""
         out = self.out
-        lines = [
-            _same(
-                f'<p class="result" data-edge="{escape(edge.name)}">∂{escape(out)}/∂{escape(edge.name)} = '
-                f'<span class="grad">{escape(grad_text(edge.grad) or "none")}</span></p>'
-            )
+        rows: list[Record] = []
+        parameters = [(label, array, grad) for node in self.order for label, array, grad in _parameters(node)]
+        if parameters:
+            rows.append({"kind": "heading", "words": words("results_inputs")})
+        rows += [
+            {"kind": "result", "edge": edge.name, "out": out, "grad": gradient(edge.grad), "parameter": False}
             for edge in self.graph.inputs
         ]
-        return {
-            "phase": "done",
-            "title": say("phase_done"),
-            "text": say("text_done", out=out),
-            "lines": lines,
-            "figures": [],
-            "arrows": [],
-            "circles": [],
-        }
+        if parameters:
+            count = sum(int(array.size) for _, array, _ in parameters)
+            heading = words("results_parameters", count=len(parameters), unknowns=f"{count:,}")
+            rows.append({"kind": "heading", "words": heading})
+            rows += [
+                {"kind": "result", "edge": label, "out": out, "grad": gradient(grad), "parameter": True}
+                for label, _, grad in parameters
+            ]
+        return self._step("done", words("phase_done"), words("text_done", out=out), rows, [])
 
-    def all(self) -> list[dict[str, Any]]:
+    def all(self) -> list[Record]:
         traced = trace(self.graph)
         steps = [self.start()]
         steps += [self.forward(node, i + 1) for i, node in enumerate(self.order)]
@@ -342,20 +372,13 @@ class _Steps:
         return steps
 
 
-def _legend(graph: Graph) -> Bilingual:
-    """The SVG's legend line in each language (the SVG itself carries the English one)."""
+def _legend(graph: Graph) -> Record:
+    """The SVG's legend line (the SVG itself carries the English one)."""
     arrays = any(not is_scalar(edge.value) for edge in graph.edges.values() if edge.value is not None)
-    return {
-        lang: WORDS["legend"][lang].format(
-            out=graph.differentiated,
-            arrays=WORDS["legend_arrays"][lang] if arrays else "",
-            norms=WORDS["legend_norms"][lang] if arrays else "",
-        )
-        for lang in LANGUAGES
-    }
+    return words("legend_arrays" if arrays else "legend", out=graph.differentiated)
 
 
-def build_document(graph: Graph, *, served: bool = False, serve_command: str = "") -> dict[str, Any]:
+def build_document(graph: Graph, *, served: bool = False, serve_command: str = "") -> Record:
     """Everything the page needs, as JSON-ready data (strings, numbers, lists, dicts)."""
     ready_to_run(graph)
     drawing = layout(graph)

@@ -1,25 +1,90 @@
-// chainrule explainer: reveals and highlights what Python computed; it computes no layer itself.
+// chainrule explainer: renders the document's step records and reveals what Python computed; it computes no layer itself.
 (function () {
   "use strict";
   var root = document.getElementById("explainer");
   var doc = JSON.parse(document.getElementById("explain-data").textContent);
   var state = { step: 0, lang: root.getAttribute("data-language") || "en", timer: null };
+  var MIN_LABEL_PX = 11;
 
   function $(selector) { return root.querySelector(selector); }
   function word(key) { return doc.words[state.lang][key]; }
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
   }
+  function say(record) { return fill(word(record.key), record.values); }  // a words record in the reader's language
   function number(n) { return n.toLocaleString("en-US"); }
   function last() { return doc.steps.length - 1; }
+
+  // -- rows: each record of a step as one line of text -------------------------------------------
+  function esc(text) {
+    return String(text).replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; });
+  }
+  function span(cls, text) { return '<span class="' + cls + '">' + esc(text) + "</span>"; }
+  function line(cls, data, html) {
+    var attrs = Object.keys(data).map(function (k) { return " data-" + k + '="' + esc(data[k]) + '"'; }).join("");
+    return '<p class="' + cls + '"' + attrs + ">" + html + "</p>";
+  }
+  function gradText(grad) {  // {value: "2.2"}, {norm: "0.01", shape: "(3, 4)"} or null
+    if (grad === null) return word("none");
+    return grad.norm !== undefined ? fill(word("norm"), { norm: grad.norm }) : grad.value;
+  }
+  function d(out, name) { return "∂" + out + "/∂" + name; }
+  function why(record) { return record ? ' <span class="why">(' + esc(say(record)) + ")</span>" : ""; }
+
+  var ROWS = {
+    input: function (r) { return line("input", { edge: r.edge }, esc(r.edge) + " = " + span("value", r.value)); },
+    input_array: function (r) { return line("input", { edge: r.edge }, esc(r.edge + " " + r.shape)); },
+    labels: function (r) {
+      return line("input", { edge: r.edge }, esc(r.edge + " " + r.shape + " · " + fill(word("labels"), { labels: r.labels })));
+    },
+    forward: function (r) {
+      var text = r.numbers ? r.formula + " = " + r.numbers + " = " + r.result : r.formula + " → " + r.result;
+      return line("forward", { node: r.node }, esc(text));
+    },
+    array: function (r) { return line("array", { edge: r.edge }, esc(r.edge + " " + r.shape + " · " + fill(word("norm"), { norm: r.norm }))); },
+    params: function (r) {
+      return line("params", { node: r.node }, esc(r.params.map(function (p) { return p.name + " " + p.shape; }).join(", ")));
+    },
+    param_grads: function (r) {
+      var text = r.grads.map(function (g) { return g.name + " " + fill(word("norm"), { norm: g.norm }); }).join(", ");
+      return line("params grad-params", { node: r.node }, esc(text));
+    },
+    seed: function (r) { return line("seed", {}, esc(d(r.out, r.out)) + " = " + span("grad", gradText(r.grad))); },
+    product: function (r) {
+      var head = span("lhs", d(r.out, r.input)) + " = " + esc(d(r.out, r.output)) + " × " + span("local-name", r.local_name);
+      var data = { node: r.node, input: r.input };
+      if (r.local === null) {  // arrays: the layer's backward applies its Jacobian
+        return line("product array", data, head + ": " + span("upstream", gradText(r.upstream)) + " → " +
+                    span("grad", gradText(r.grad)) + " " + esc(r.grad.shape || ""));
+      }
+      return line("product", data, head + " = " + span("upstream", gradText(r.upstream)) + " × " + span("local", r.local) +
+                  " = " + span("grad", gradText(r.grad)) + why(r.why));
+    },
+    no_gradient: function (r) {
+      return line("product none", { node: r.node, input: r.input }, esc(fill(word("no_gradient"), { input: r.input, node: r.node })));
+    },
+    sum: function (r) {
+      return line("sum", { edge: r.edge }, esc(d(r.out, r.edge) + " = " + r.parts.join(" + ") + " = ") + span("grad", r.grad) + why(r.why));
+    },
+    heading: function (r) { return line("heading", {}, esc(say(r.words))); },
+    result: function (r) {
+      var shape = r.grad && r.grad.shape ? " " + span("shape", r.grad.shape) : "";
+      return line(r.parameter ? "result parameter" : "result", { edge: r.edge },
+                  esc(d(r.out, r.edge)) + " = " + span("grad", gradText(r.grad)) + shape);
+    }
+  };
+  function row(record) { return ROWS[record.kind](record); }
 
   function drawGraph() {
     $(".graph").innerHTML = doc.svg;
     var svg = $(".graph svg");
     svg.setAttribute("role", "img");
     svg.setAttribute("aria-label", word("graph_label"));
-    // Never shrink below 3/4 size: on a phone a wide graph scrolls in its box instead of becoming unreadable.
-    svg.style.minWidth = Math.round(0.75 * svg.viewBox.baseVal.width) + "px";
+    // Never shrink the smallest label below MIN_LABEL_PX: on a phone a wide graph scrolls in its box instead.
+    var smallest = Math.min.apply(null, Array.from(svg.querySelectorAll("text")).map(function (t) {
+      return parseFloat(t.getAttribute("font-size")) || MIN_LABEL_PX;
+    }).concat([MIN_LABEL_PX]));
+    svg.style.minWidth = Math.ceil(svg.viewBox.baseVal.width * MIN_LABEL_PX / smallest) + "px";
   }
 
   function revealGraph(step) {
@@ -43,15 +108,29 @@
       var at = node.getBoundingClientRect(), frame = box.getBoundingClientRect();
       box.scrollLeft += (at.left + at.width / 2) - (frame.left + frame.width / 2);
     }
+  }
+
+  function wordGraph() {  // the picture's few words ("norm", the legend) in the reader's language
+    var svg = $(".graph svg");
     var legend = svg.querySelector("text.legend");
-    if (legend) legend.textContent = doc.legend[state.lang];
+    if (legend) legend.textContent = say(doc.legend);
+    doc.arrows.forEach(function (arrow, i) {
+      var text = arrow.norm !== null && svg.querySelector('text.grad[data-arrow="' + i + '"]');
+      if (text) text.textContent = fill(word("norm"), { norm: arrow.norm });
+    });
+    doc.circles.forEach(function (circle, i) {
+      svg.querySelectorAll('text.grad[data-circle="' + i + '"]').forEach(function (text, k) {
+        var line = circle.norms[k];
+        if (line) text.textContent = line[0] + " " + fill(word("norm"), { norm: line[1] });
+      });
+    });
   }
 
   function showStep() {
     var step = state.step, current = doc.steps[step];
-    $(".step h2").textContent = current.title[state.lang];
-    $(".step .text").textContent = current.text[state.lang];
-    $(".step .lines").innerHTML = current.lines.map(function (line) { return line[state.lang]; }).join("");
+    $(".step h2").textContent = say(current.title);
+    $(".step .text").textContent = say(current.text);
+    $(".step .lines").innerHTML = current.rows.map(row).join("");
     var figures = $(".step .figures");
     figures.innerHTML = "";
     current.figures.forEach(function (f) {
@@ -60,9 +139,10 @@
       img.src = f.src;
       img.width = Math.max(f.width * 4, 60);
       img.height = Math.max(f.height * 4, 16);
-      img.alt = f.caption[state.lang];
+      var words = f.caption.map(say).join(" · ");
+      img.alt = words;
       var caption = document.createElement("figcaption");
-      caption.textContent = f.caption[state.lang] + " · " + f.scale[state.lang];
+      caption.textContent = words + " · " + say(f.scale);
       figure.appendChild(img);
       figure.appendChild(caption);
       figures.appendChild(figure);
@@ -108,6 +188,7 @@
     $("[data-action=play]").textContent = word(state.timer ? "pause" : "play");
     $(".graph svg").setAttribute("aria-label", word("graph_label"));
     $(".graph").setAttribute("aria-label", word("graph_label"));
+    wordGraph();
     var hint = $(".inputs .hint");
     var editable = doc.inputs.some(function (input) { return input.editable; });
     hint.textContent = !editable ? word("inputs_none")
@@ -192,19 +273,34 @@
   $(".inputs form").addEventListener("submit", function (event) {
     event.preventDefault();
     if (!doc.served) return;
-    var values = {};
-    $(".inputs form").querySelectorAll("input").forEach(function (field) { values[field.name] = field.value; });
+    var values = {}, mistake = null;
+    $(".inputs form").querySelectorAll("input").forEach(function (field) {
+      values[field.name] = field.value;
+      var text = field.value.trim(), value = Number(text);
+      // the common mistakes, said in the reader's language; chainrule's server checks everything again
+      if (!mistake && (text === "" || isNaN(value))) mistake = { key: "input_not_number", values: { name: field.name, text: field.value } };
+      else if (!mistake && !isFinite(value)) mistake = { key: "input_not_finite", values: { name: field.name, text: field.value } };
+    });
     var status = $(".inputs .status");
+    if (mistake) {
+      status.className = "status error";
+      status.textContent = say(mistake);
+      return;
+    }
     status.className = "status";
     status.textContent = word("recomputing");
     fetch("api/explain", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ inputs: values })
+    }).catch(function () {
+      throw new Error(word("server_unreachable"));
     }).then(function (response) {
       return response.json().then(function (body) { return { ok: response.ok, body: body }; });
     }).then(function (reply) {
-      if (!reply.ok) throw new Error(reply.body.error);
+      if (!reply.ok) {  // a words record if the server sends one, else its English message after our words
+        throw new Error(reply.body.words ? say(reply.body.words) : fill(word("recompute_failed"), { error: reply.body.error }));
+      }
       var step = state.step;
       doc = reply.body;
       drawGraph();

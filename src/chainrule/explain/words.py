@@ -1,7 +1,9 @@
 """Every sentence of the explainer in English and Chinese (the method's readers are often Chinese-speaking).
 
 Formulas and numbers are the same in both languages; only the words around them change. A
-template is filled with ``str.format``; ``say(key, **values)`` gives ``{"en": ..., "zh": ...}``.
+template is filled with ``str.format``-style ``{name}`` fields: the explainer's document carries
+``words(key, **values)`` records, and the page's script fills them in the reader's language, so a
+translator edits this table only.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ WORDS: dict[str, dict[str, str]] = {
         "zh": "计算图：箭头上方是正向传播的值，下方红色是梯度",
     },
     "legend": {
-        "en": "above an arrow: its name and forward value{arrays}  ·  below, in red: the gradient ∂{out}/∂(that value){norms}",
-        "zh": "箭头上方：名称和正向传播的值{arrays}  ·  下方红色：梯度 ∂{out}/∂(该值){norms}",
+        "en": "above an arrow: its name and forward value  ·  below, in red: the gradient ∂{out}/∂(that value)",
+        "zh": "箭头上方：名称和正向传播的值  ·  下方红色：梯度 ∂{out}/∂(该值)",
     },
-    "legend_arrays": {"en": " (shape of an array)", "zh": "（数组显示形状）"},
-    "legend_norms": {"en": " or its norm", "zh": "或其范数"},
+    "legend_arrays": {
+        "en": "above an arrow: its name and forward value (shape of an array)  ·  below, in red: the gradient ∂{out}/∂(that value) or its norm",
+        "zh": "箭头上方：名称和正向传播的值（数组显示形状）  ·  下方红色：梯度 ∂{out}/∂(该值)或其范数",
+    },
     "cost_heading": {"en": "Two ways to get the gradient", "zh": "求梯度的两种方法"},
     "cost_unit": {
         "en": "counted in node operations (one layer's forward or backward)",
@@ -48,7 +52,7 @@ WORDS: dict[str, dict[str, str]] = {
         "zh": "已做 {ops} / {total} 次运算（正向 {forward} + 反向 {backward}）· 已得梯度：{known} / {unknowns}",
     },
     "numerical_count": {
-        "en": "{ops} operations for the {known} gradients known so far (2 forward passes of {nodes} nodes each); {total} for all {unknowns}",
+        "en": "gradients known so far: {known}, at {ops} operations (2 forward passes of {nodes} nodes each); all {unknowns}: {total} operations",
         "zh": "已得的 {known} 个梯度需 {ops} 次运算（每个梯度 2 次正向传播，每次 {nodes} 个节点）；全部 {unknowns} 个需 {total} 次",
     },
     "cost_ratio": {
@@ -72,6 +76,19 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "recomputing": {"en": "Recomputing…", "zh": "正在重新计算……"},
     "recomputed": {"en": "Recomputed with the new inputs.", "zh": "已用新的输入重新计算。"},
+    "input_not_number": {
+        "en": "input {name} must be a number, got '{text}'",
+        "zh": "输入 {name} 必须是数字，而不是“{text}”",
+    },
+    "input_not_finite": {
+        "en": "input {name} must be a finite number, got '{text}'",
+        "zh": "输入 {name} 必须是有限的数，而不是“{text}”",
+    },
+    "recompute_failed": {"en": "Could not recompute: {error}", "zh": "无法重新计算：{error}"},
+    "server_unreachable": {
+        "en": "The server does not answer; is chainrule explain --serve still running?",
+        "zh": "服务器没有响应；chainrule explain --serve 是否仍在运行？",
+    },
     "heat_scale": {
         "en": "blue negative, red positive; full colour at |value| = {scale}",
         "zh": "蓝色为负，红色为正；|值| = {scale} 时颜色最深",
@@ -124,13 +141,27 @@ WORDS: dict[str, dict[str, str]] = {
     "labels": {"en": "labels: {labels}", "zh": "标签：{labels}"},
     "figure_value": {"en": "{name} = value {shape}", "zh": "{name} 的值 {shape}"},
     "figure_grad": {"en": "∂{out}/∂{name} {shape}", "zh": "∂{out}/∂{name} {shape}"},
+    "why_formula": {"en": "{formula}", "zh": "{formula}"},
     "norm": {"en": "norm {norm}", "zh": "范数 {norm}"},
+    "none": {"en": "none", "zh": "无"},
+    "results_inputs": {"en": "With respect to the inputs:", "zh": "对输入的梯度："},
+    "results_parameters": {
+        "en": "With respect to the {count} parameter arrays ({unknowns} numbers), each as its norm:",
+        "zh": "对 {count} 个参数数组（共 {unknowns} 个数）的梯度，显示为范数：",
+    },
 }
 
 
-def say(key: str, **values: Any) -> dict[str, str]:
-    """The sentence ``key`` in every language, with ``values`` filled in."""
-    return {language: text.format(**values) for language, text in WORDS[key].items()}
+def words(key: str, **values: Any) -> dict[str, Any]:
+    """A sentence as data: ``{"key": "norm", "values": {"norm": "0.5"}}``; the page fills it in its language."""
+    if key not in WORDS:
+        raise KeyError(f"explain: no sentence {key!r} in the words table")
+    return {"key": key, "values": {name: str(value) for name, value in values.items()}}
+
+
+def say(record: dict[str, Any], language: str = "en") -> str:
+    """A :func:`words` record as text in ``language`` (what the page's script shows)."""
+    return WORDS[record["key"]][language].format(**record["values"])
 
 
 def words_for_page() -> dict[str, dict[str, str]]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..backend import array_module
@@ -97,7 +96,11 @@ def _ones_like(value: Any) -> Any:
 
 
 class Graph:
-    """Layers wired by named values. Nodes may be added in any order; ``forward`` sorts them."""
+    """Layers wired by named values. Nodes may be added in any order; ``forward`` sorts them.
+
+    Pictures and the explainer are functions of the modules above this one (``to_svg(graph)``,
+    ``save(graph, path)``, ``chainrule.explain.explain(graph)``): the graph itself knows nothing of them.
+    """
 
     def __init__(self, name: str = "graph") -> None:
         self.name = name
@@ -305,40 +308,6 @@ class Graph:
         for node in self.nodes.values():
             node.upstream, node.input_grads = None, ()
         self.differentiated = None
-
-    # -- pictures -----------------------------------------------------------------------------
-
-    def to_svg(self) -> str:
-        """The graph as an SVG document: forward values above the edges, gradients below."""
-        from .svg import to_svg
-
-        return to_svg(self)
-
-    def to_dot(self) -> str:
-        """The graph as Graphviz DOT text (``dot -Tpng``)."""
-        from .dot import to_dot
-
-        return to_dot(self)
-
-    def save(self, path: str | Path) -> Path:
-        """Write the picture to ``path``; the suffix picks the format: .svg, .png or .dot."""
-        from .export import save
-
-        return save(self, path)
-
-    def explain(self, path: str | Path | None = None, *, language: str = "en") -> Any:
-        """The interactive explainer: step through the forward and backward pass in a browser.
-
-        With ``path``, writes one self-contained HTML file there. The returned
-        :class:`~chainrule.explain.Explanation` displays inline in Jupyter and can ``serve()``
-        a page whose inputs you can edit.
-        """
-        from ..explain import explain
-
-        return explain(self, path, language=language)
-
-    def _repr_svg_(self) -> str:  # Jupyter draws the graph inline
-        return self.to_svg()
 
     def __repr__(self) -> str:
         return f"Graph({self.name!r}, inputs={[e.name for e in self.inputs]}, nodes={list(self.nodes)})"

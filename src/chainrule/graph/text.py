@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import to_numpy
-from ..demos import format_number
+from ..number_format import format_number
 
 
 def is_scalar(value: Any) -> bool:

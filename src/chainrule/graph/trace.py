@@ -77,25 +77,46 @@ def trace(graph: Graph) -> list[TraceStep]:
     return steps
 
 
-def formula(node: Node) -> str:
-    """``total = fruit_price × tax``, or ``a1 = Affine(x)`` for a layer without a symbol."""
+def expression(node: Node) -> str:
+    """What a node computes from its inputs: ``fruit_price × tax``, or ``Affine(x)`` for a layer without a symbol."""
     symbol = INFIX.get(type(node.layer).__name__)
     if symbol and len(node.inputs) == 2:
-        return f"{node.output} = {node.inputs[0]} {symbol} {node.inputs[1]}"
-    return f"{node.output} = {node.label.replace(chr(10), ' ')}({', '.join(node.inputs)})"
+        return f"{node.inputs[0]} {symbol} {node.inputs[1]}"
+    return f"{node.label.replace(chr(10), ' ')}({', '.join(node.inputs)})"
+
+
+def formula(node: Node) -> str:
+    """``total = fruit_price × tax``, or ``a1 = Affine(x)`` for a layer without a symbol."""
+    return f"{node.output} = {expression(node)}"
+
+
+def local_derivative_name(node: Node, input_name: str) -> str:
+    """``∂(fruit_price × tax)/∂fruit_price``: the node's own derivative, written with what it computes.
+
+    Not ``∂total/∂fruit_price``: at the output node that is the gradient being computed, and the
+    chain rule would read ``∂total/∂fruit_price = ∂total/∂total × ∂total/∂fruit_price``.
+    """
+    text = expression(node)
+    return f"∂({text})/∂{input_name}" if type(node.layer).__name__ in INFIX else f"∂{text}/∂{input_name}"
+
+
+def forward_parts(node: Node, graph: Graph) -> tuple[str, str, str]:
+    """The formula, its operands' numbers ('' when an operand is an array) and the result of one node."""
+    values = [graph[name].value for name in node.inputs]
+    result = value_text(graph[node.output].value)
+    if not all(is_scalar(v) for v in values):
+        return formula(node), "", result
+    symbol = INFIX.get(type(node.layer).__name__)
+    if symbol and len(values) == 2:
+        return formula(node), f"{value_text(values[0])} {symbol} {value_text(values[1])}", result
+    label = node.label.replace(chr(10), " ")
+    return formula(node), f"{label}({', '.join(value_text(v) for v in values)})", result
 
 
 def forward_line(node: Node, graph: Graph) -> str:
     """``total = fruit_price × tax = 650.0 × 1.1 = 715.0``: one node of the forward pass, with its numbers."""
-    values = [graph[name].value for name in node.inputs]
-    result = value_text(graph[node.output].value)
-    symbol = INFIX.get(type(node.layer).__name__)
-    if not all(is_scalar(v) for v in values):
-        return f"{formula(node)} → {result}"
-    if symbol and len(values) == 2:
-        return f"{formula(node)} = {value_text(values[0])} {symbol} {value_text(values[1])} = {result}"
-    label = node.label.replace(chr(10), " ")
-    return f"{formula(node)} = {label}({', '.join(value_text(v) for v in values)}) = {result}"
+    text, numbers, result = forward_parts(node, graph)
+    return f"{text} = {numbers} = {result}" if numbers else f"{text} → {result}"
 
 
 def _sum_text(graph: Graph, name: str) -> str:

@@ -139,13 +139,18 @@ class Sequential:
                 f"{type(self).__name__}: weight_decay_lambda must be a finite number >= 0, got {weight_decay_lambda!r}"
             )
         self.weight_decay_lambda = weight_decay_lambda
-        self._param_index = _number_parameters(self.layers, "params")
-        self._buffer_index = _number_parameters(self.layers, "buffers")
+        self._param_index = self._index_arrays("params")
+        self._buffer_index = self._index_arrays("buffers")
         self.params = ParamsView(self._param_index)
         self.buffers = ParamsView(self._buffer_index, slot="buffers")
         self.training = True
         self.last_scores: Array | None = None
         self.last_loss: Array | None = None
+
+    def _index_arrays(self, slot: str) -> "OrderedDict[str, tuple[Layer, str]]":
+        """Public name -> (layer, its key) for ``slot`` ("params" or "buffers"); subclasses may
+        name their arrays another way."""
+        return _number_parameters(self.layers, slot)
 
     # -- what the network is ----------------------------------------------------------------
 

@@ -16,9 +16,9 @@ from time import perf_counter
 
 import numpy as np
 
-from ..gradients import compare_gradients
-from ..nets import TwoLayerNet
-from ..plots import new_figure
+from .gradients import compare_gradients
+from .nets import TwoLayerNet
+from .plots import new_figure
 
 STEP = 1e-4  # the h of net.numerical_gradient
 
