@@ -78,6 +78,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``chainrule ARGV``; return the exit status (argparse's own exits raise SystemExit)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        code = _main(argv)
+    except SystemExit as stop:  # argparse refused an option
+        _end_distributed_job(argv, stop.code)
+        raise
+    _end_distributed_job(argv, code)
+    return code
+
+
+def _end_distributed_job(argv: list[str], code: int | str | None) -> None:
+    """One rank of ``mpiexec ... chainrule train --distributed`` that stops with an error (a bad
+    option, a --data-dir missing on its node) ends every rank: the others would wait for it forever."""
+    if code in (0, None) or not any(arg.startswith("--di") and "--distributed".startswith(arg) for arg in argv):
+        return
+    from ..distributed.runtime import end_launched_job
+
+    end_launched_job(code if isinstance(code, int) else 1, f"stopped with exit status {code}")
+
+
+def _main(argv: list[str]) -> int:
     try:
         try:
             return _run(argv)
