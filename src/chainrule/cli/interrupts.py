@@ -17,31 +17,53 @@ def run_guarded(load_command, argv: list[str] | None = None) -> int:
     """``load_command()(argv)``: the command's exit status, or 130 after Ctrl-C at any point.
 
     ``load_command`` imports the command and returns its ``main(argv) -> int``; the command
-    answers interrupts while it runs (``chainrule train: interrupted``), this guard the rest.
+    answers interrupts while it runs (``chainrule train: interrupted``; ``explain --serve`` stops
+    with 0), this guard the rest, including those that never surface as a ``KeyboardInterrupt``:
+    C code that turns one into another error (NumPy's import reports an ``ImportError``), or a
+    callback that cannot raise. With ``argv`` None the command is this process's own, and a
+    Ctrl-C once it has ended stops the process at once (status -2, which a shell shows as 130)
+    rather than raising inside Python's exit handlers.
     """
-    lost: list[BaseException] = []
+    arrived: list[int] = []  # every Ctrl-C, whether or not it surfaced as a KeyboardInterrupt
+    lost: list[object] = []  # those raised where nothing could catch them
     previous_hook = sys.unraisablehook
-
-    def keep_lost_interrupts(unraisable: "sys.UnraisableHookArgs") -> None:
-        # An interrupt raised inside a __del__ or a weakref callback (imports run some) cannot
-        # propagate: Python would print "Exception ignored in ..." with a traceback and go on.
-        if isinstance(unraisable.exc_value, KeyboardInterrupt):
-            lost.append(unraisable.exc_value)
-        else:
-            previous_hook(unraisable)
-
-    sys.unraisablehook = keep_lost_interrupts
+    sys.unraisablehook = lambda unraisable: _keep_lost_interrupt(unraisable, lost, previous_hook)
+    signal = previous_handler = None
     try:
+        import signal  # inside the guard: it imports enum
+
+        def count_and_raise(signum: int, frame: object) -> None:
+            arrived.append(signum)
+            raise KeyboardInterrupt
+
+        try:
+            previous_handler = signal.signal(signal.SIGINT, count_and_raise)
+        except ValueError:  # not the main thread: Python delivers no SIGINT here anyway
+            pass
         code = load_command()(argv)
-        if lost and code != EXIT_INTERRUPTED:  # the command did not see it: say so now
+        # An interrupt lost in a callback, or one that some code swallowed into a failure.
+        if code != EXIT_INTERRUPTED and (lost or (arrived and code != 0)):
             raise KeyboardInterrupt
         return code
-    except KeyboardInterrupt:  # before the command had a name, or after it said its last word
-        print("chainrule: interrupted", file=sys.stderr)
+    except BaseException as error:
+        if not isinstance(error, KeyboardInterrupt) and not arrived:
+            raise  # a bug keeps its traceback; argparse's exits keep their status
+        print("chainrule: interrupted", file=sys.stderr)  # before the command had a name
         return EXIT_INTERRUPTED
     finally:
         sys.unraisablehook = previous_hook
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, signal.SIG_DFL if argv is None else previous_handler)
         _forget_caught_interrupts()
+
+
+def _keep_lost_interrupt(unraisable: "sys.UnraisableHookArgs", lost: list, previous_hook) -> None:
+    """An interrupt raised in a ``__del__`` or a weakref callback cannot propagate: Python would
+    print "Exception ignored in ..." with a traceback and go on. The guard answers it at the end."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        lost.append(unraisable.exc_value)
+    else:
+        previous_hook(unraisable)
 
 
 def _forget_caught_interrupts() -> None:
