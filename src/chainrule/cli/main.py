@@ -13,9 +13,21 @@ traceback.
 
 from __future__ import annotations
 
+import sys
+
+if __name__ == "__main__":  # `python -m chainrule.cli.main`: Ctrl-C answered before the imports below too
+
+    def _load_command():
+        from chainrule.cli.main import main  # this file again, under its own name, inside the guard
+
+        return main
+
+    from chainrule.cli.interrupts import run_guarded
+
+    sys.exit(run_guarded(_load_command))
+
 import argparse
 import os
-import sys
 from importlib import import_module
 from typing import NoReturn, Sequence
 
@@ -158,7 +170,3 @@ def _discard_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):  # stdout is no real file (captured in a test): nothing to silence
         pass
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
