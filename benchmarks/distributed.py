@@ -60,14 +60,14 @@ def worker(model: str, steps: int, warmup: int) -> None:
         net, shape = MultiLayerNet(784, [512, 256], 10, rng=0, dtype=np.float32), (784,)
     else:
         net, shape = SimpleConvNet((1, 28, 28), weight_init_std="he", rng=0, dtype=np.float32), (1, 28, 28)
-    optimizer = create_multi_node_optimizer(Adam(0.001), comm)
     rng = np.random.default_rng(comm.rank)
     x = rng.random((batch, *shape), dtype=np.float32)
     t = rng.integers(0, 10, batch)
     shard = comm.shard(batch)
+    optimizer = create_multi_node_optimizer(Adam(0.001), comm, share=lambda: shard.stop - shard.start)
 
     def step() -> None:
-        optimizer.update(net.params, net.gradient(x[shard], t[shard]), samples=shard.stop - shard.start)
+        optimizer.update(net.params, net.gradient(x[shard], t[shard]))
 
     for _ in range(warmup):
         step()

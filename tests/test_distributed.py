@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -79,6 +80,9 @@ class FakeRanks:
     def ranks_on_this_node(self) -> int:
         return self.size
 
+    def shard(self, n: int) -> slice:
+        return slice(*shard_bounds(n, self.rank, self.size))
+
     def allreduce_sum(self, buffer: np.ndarray) -> np.ndarray:
         self.calls += 1
         for other in self.others:
@@ -92,8 +96,8 @@ def test_multi_node_optimizer_averages_weighted_by_samples_in_one_call() -> None
     # The other rank: mean gradient 4 over 1 sample, so it sends 4 * 1 and its count 1.
     other = np.concatenate([np.full(4, 4.0), np.full(2, 4.0), [1.0]])
     ranks = FakeRanks([other], size=2)
-    optimizer = create_multi_node_optimizer(SGD(lr=0.5), ranks)
-    optimizer.update(params, mine, samples=3)
+    optimizer = create_multi_node_optimizer(SGD(lr=0.5), ranks, share=lambda: 3)
+    optimizer.update(params, mine)
     # Global mean gradient: (3 * 1 + 1 * 4) / 4 = 1.75.
     np.testing.assert_allclose(params["W"], 1 - 0.5 * 1.75)
     np.testing.assert_allclose(params["b"], -0.5 * 1.75)
@@ -111,16 +115,54 @@ def test_multi_node_optimizer_is_the_wrapped_optimizer_otherwise() -> None:
     assert optimizer.iterations == 1 and optimizer.state_dict().keys() == inner.state_dict().keys()
     with pytest.raises(TypeError, match="already wrapped"):
         create_multi_node_optimizer(optimizer, FakeRanks())
-    with pytest.raises(ValueError, match="samples=0"):
+    with pytest.raises(ValueError, match="share has no samples"):
         optimizer.update(params, None)
 
 
 def test_a_rank_with_an_empty_shard_contributes_nothing() -> None:
     params = {"W": np.ones(2)}
     other = np.array([6.0, 6.0, 2.0])  # the other rank: 2 samples, mean gradient 3
-    optimizer = create_multi_node_optimizer(SGD(lr=1.0), FakeRanks([other], size=2))
-    optimizer.update(params, None, samples=0)
+    optimizer = create_multi_node_optimizer(SGD(lr=1.0), FakeRanks([other], size=2), share=lambda: 0)
+    optimizer.update(params, None)
     np.testing.assert_allclose(params["W"], 1 - 3.0)
+
+
+@pytest.mark.parametrize("n, batch_size, size", [(45, 10, 2), (7, 2, 3), (5, 10, 8)])
+def test_data_parallel_hands_out_shares_and_steps_alone_where_a_share_is_empty(n: int, batch_size: int,
+                                                                                size: int) -> None:
+    """Every rank's shares together are the epoch's batches, once each; a rank whose share of a
+    batch is empty takes that step's Allreduce itself, so every rank makes one per batch."""
+    from chainrule.distributed import DataParallel
+    from chainrule.nets import MultiLayerNet
+
+    order = np.random.default_rng(0).permutation(n)
+    batches = -(-n // batch_size)
+    seen: list[list[int]] = [[] for _ in range(batches)]
+    for rank in range(size):
+        ranks = FakeRanks(rank=rank, size=size)
+        parallel = DataParallel(MultiLayerNet(3, [2], 2, rng=0), SGD(0.1), ranks)
+        for step, share in parallel.batches(order, batch_size):
+            assert len(share) == parallel.share > 0
+            parallel.optimizer.update(parallel.net.params, {k: np.zeros_like(v) for k, v in parallel.net.params.items()})
+            seen[step].extend(share.tolist())
+        assert ranks.calls == batches, f"rank {rank}"
+    assert [sorted(indices) for indices in seen] == [sorted(order[i : i + batch_size]) for i in range(0, n, batch_size)]
+
+
+def test_the_epoch_loop_has_no_branch_on_the_communicator() -> None:
+    """Distribution is one seam chosen in the constructor: the loop reads the same for one
+    process and for many, and calls update(params, grads) as a one-process loop does."""
+    import inspect
+    import re
+
+    from chainrule.training import Trainer
+
+    for method in (Trainer._train_epoch, Trainer.fit):
+        source = inspect.getsource(method)
+        assert not re.search(r"\bcomm\b|communicator is (not )?None|\.size\b|\.rank\b", source), method.__name__
+    loop = inspect.getsource(Trainer._train_epoch)
+    assert "self.optimizer.update(net.params, grads)" in loop and "samples" not in loop
+    assert "self.parallel.batches(" in loop
 
 
 def test_global_batch_mean_equals_the_mean_over_the_whole_batch() -> None:
@@ -392,3 +434,104 @@ def test_cli_killed_rank_ends_the_job_and_the_last_checkpoint_resumes(tmp_path: 
     assert epochs >= 2
     assert main(cli_train(data_dir, run_dir, "--epochs", str(epochs + 1), "--resume")) == 0
     assert len(json.loads((run_dir / "metrics.json").read_text())["epoch"]) == epochs + 1
+
+
+# -- ranks agree that they can start, or all stop with one message ------------------------------
+
+
+def report(facts: dict | None = None, error: str | None = None, where: str = "", usage: bool = False) -> dict:
+    return {"facts": facts, "error": error, "where": where, "usage": usage}
+
+
+def test_agreement_names_the_ranks_that_failed_or_differ() -> None:
+    from chainrule.distributed.agreement import disagreement
+
+    same = {"training samples": 60, "contents fingerprint": "ab"}
+    assert disagreement([report(same), report(dict(same))], "data") is None
+    message, usage = disagreement([report(same, where="/a"), report(error="no MNIST files", where="/b", usage=True)],
+                                  "data")
+    assert message == "rank 1 (/b) failed (data): no MNIST files" and usage
+    message, usage = disagreement([report(same, where="/a"), report(same, where="/a"),
+                                   report({**same, "training samples": 50}, where="/c")], "data")
+    assert message == "data differ between ranks: training samples 50 on rank 2 (/c), 60 on rank 0 (/a)" and not usage
+    message, usage = disagreement([report({"epochs": 3}), report({"epochs": 3, "lr": 0.5})], "options")
+    assert message == "options differ between ranks: lr 0.5 on rank 1, not given on rank 0" and usage
+    many = [report(error=f"error {rank}") for rank in range(6)]
+    assert disagreement(many, "options")[0].endswith("rank 2 failed (options): error 2; and 3 more")
+
+
+def test_fingerprint_sees_labels_and_a_sample_of_the_images() -> None:
+    from chainrule.distributed.agreement import FINGERPRINT_BYTES, fingerprint
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 1000)
+    images = rng.random((4 * FINGERPRINT_BYTES // (8 * 100), 100))  # 4 times the budget: every 4th row hashed
+    base = fingerprint(labels, images)
+    assert fingerprint(labels.copy(), images.copy()) == base
+    changed = labels.copy()
+    changed[-1] = (changed[-1] + 1) % 10
+    assert fingerprint(changed, images) != base  # the labels are hashed whole
+    for row, seen in ((0, True), (4, True), (1, False)):
+        other = images.copy()
+        other[row, 0] += 1
+        assert (fingerprint(labels, other) != base) == seen, row
+    assert fingerprint(labels[:-1], images) != base
+    assert fingerprint(labels, images.astype(np.float32)) != base
+
+
+def test_agreement_without_ranks_raises_this_process_error() -> None:
+    from chainrule.distributed.agreement import agree, attempt
+    from chainrule.errors import DataError
+
+    def fails() -> None:
+        raise DataError("broken")
+
+    assert agree(None, "data", attempt(lambda: 5), lambda value: {"value": value}) == 5
+    with pytest.raises(DataError, match="broken"):
+        agree(None, "data", attempt(fails), lambda value: {})
+
+
+def mpmd(commands: list[list[str]], cwd: Path, timeout: float = 60) -> tuple[subprocess.CompletedProcess, float]:
+    """``mpiexec -n 1 COMMAND0 : -n 1 COMMAND1 ...`` (one rank each, each with its own command line)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+    command = [_mpiexec()]
+    for rank, arguments in enumerate(commands):
+        command += [":"] * (rank > 0) + ["-n", "1", sys.executable, "-m", "chainrule.cli.main", *arguments]
+    started = time.monotonic()
+    job = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                           start_new_session=True)
+    try:
+        stdout, stderr = job.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(job.pid, signal.SIGKILL)  # mpiexec and every rank it started: none is left waiting
+        stdout, stderr = job.communicate()
+        raise AssertionError(f"the job still ran after {timeout} s:\n{stdout}\n{stderr}") from None
+    return subprocess.CompletedProcess(command, job.returncode, stdout, stderr), time.monotonic() - started
+
+
+@needs_mpi
+@pytest.mark.parametrize("rank1, status, says", [
+    (["--epochs", "0"], 2, "argument --epochs: expected a positive integer"),
+    (["--data-dir", "missing"], 2, "'missing' does not exist"),
+    (["--data-dir", "smaller"], 1, "data differ between ranks: training samples 50 on rank 1 (smaller), 60 on rank 0 (data)"),
+    (["--data-dir", "relabelled"], 1, "data differ between ranks: contents fingerprint"),
+    (["--data-dir", "empty"], 2, "rank 1 (empty) failed (data): empty: no MNIST files"),
+    (["--lr", "0.5"], 2, "options differ between ranks: lr 0.5 on rank 1, not given on rank 0"),
+])
+def test_a_rank_that_cannot_start_ends_every_rank_with_its_message(tmp_path: Path, rank1: list[str], status: int,
+                                                                   says: str) -> None:
+    """Rank 1 alone has a bad option, no data folder, other data or other options: the job ends
+    at once, with one message naming rank 1 and what differs, instead of hanging or training."""
+    from chainrule.data import write_fake_dataset
+
+    write_fake_dataset(tmp_path / "data", train_size=60, test_size=20)
+    write_fake_dataset(tmp_path / "smaller", train_size=50, test_size=20)
+    write_fake_dataset(tmp_path / "relabelled", train_size=60, test_size=20, seed=1)
+    (tmp_path / "empty").mkdir()
+    rank0 = cli_train(Path("data"), Path("run"), "--epochs", "1", "--distributed")
+    result, elapsed = mpmd([rank0, [*rank0, *rank1]], cwd=tmp_path)
+    assert result.returncode == status, result.stdout + result.stderr
+    assert says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and "epoch 1/1" not in result.stdout
+    assert elapsed < 30, f"the job took {elapsed:.1f} s to end"  # typically 2 s, start-up included
+    assert not (tmp_path / "run").exists()  # refused before training: no run directory is left

@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from chainrule.errors import CheckpointError, DTypeError, ShapeError
+from chainrule import jit
+from chainrule.errors import CheckpointError, ConfigError, DTypeError, NonFiniteError, ShapeError
 from chainrule.optimizers import (
     OPTIMIZERS,
     SGD,
@@ -18,8 +19,10 @@ from chainrule.optimizers import (
     Nesterov,
     Optimizer,
     RMSprop,
+    compiled,
     make_optimizer,
 )
+from helpers import numba_disabled
 
 SHAPES = {"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,), "filters": (2, 3, 2, 2), "scale": ()}
 
@@ -137,10 +140,53 @@ def run_against_reference(optimizer, rule, *, steps=6, weight_decay=0.0, seed=0)
             np.testing.assert_array_equal(params[key], expected[key], err_msg=f"{key}, step {t}")
 
 
+@pytest.fixture(params=["arrays", "compiled"])
+def update_path(request, monkeypatch):
+    """Run the test's updates on whole arrays, or through the compiled loop even for tiny arrays."""
+    if request.param == "arrays":
+        with numba_disabled():
+            yield request.param
+        return
+    if not jit.compiled_available():
+        pytest.skip("numba not installed, or CHAINRULE_NUMBA=0")
+    calls = []
+    compile_rule = compiled._compiled
+    monkeypatch.setattr(jit, "MIN_COMPILED_SIZE", 0)
+    monkeypatch.setattr(compiled, "_compiled", lambda *args: calls.append(args) or compile_rule(*args))
+    yield request.param
+    assert calls, "no update went through the compiled loop"
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_matches_reference_formula(case):
+def test_matches_reference_formula(case, update_path):
     make, rule = CASES[case]
     run_against_reference(make(), rule)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "make", ALL_OPTIMIZERS + [lambda: Adam(weight_decay=0.1), lambda: Momentum(weight_decay=0.1)], ids=lambda make: repr(make())
+)
+def test_the_compiled_loop_gives_the_array_paths_bits(make, dtype, monkeypatch):
+    """Every parameter, however small, through the compiled loop against NumPy on whole arrays."""
+    if not jit.compiled_available():
+        pytest.skip("numba not installed, or CHAINRULE_NUMBA=0")
+    monkeypatch.setattr(jit, "MIN_COMPILED_SIZE", 0)
+    rng = np.random.default_rng(13)
+    fast = random_arrays(rng, dtype)
+    plain, fast_optimizer, plain_optimizer = copy_of(fast), make(), make()
+    for step in range(1, 6):
+        grads = random_arrays(rng, dtype)
+        fast_optimizer.update(fast, grads)
+        with numba_disabled():
+            plain_optimizer.update(plain, grads)
+        for key in fast:
+            assert fast[key].dtype == dtype
+            np.testing.assert_array_equal(fast[key], plain[key], err_msg=f"{key}, step {step}")
+        for key, slots in fast_optimizer.state.items():
+            for slot, array in slots.items():
+                np.testing.assert_array_equal(array, plain_optimizer.state[key][slot], err_msg=f"{slot}/{key}")
+    assert (fast_optimizer._rule_for_step()[0], np.dtype(dtype).type) in compiled._kernels  # it did compile
 
 
 def test_adam_torch_compatible_matches_its_formula():
@@ -396,6 +442,7 @@ def test_bad_update_calls_name_the_optimizer_and_key_and_change_nothing():
         r"gradient 'W1' has shape \(3, 4\)": (params, {**grads, "W1": np.zeros((3, 4))}),
         "parameter 'b1' has dtype int64": ({**params, "b1": np.zeros(3, dtype=np.int64)}, grads),
         "gradient 'b1' must be an array": (params, {**grads, "b1": [0.0, 0.0, 0.0]}),
+        "parameter 'W2' is a read-only array": ({**params, "W2": read_only(params["W2"])}, grads),
     }
     for message, (bad_params, bad_grads) in bad_calls.items():
         with pytest.raises((ValueError, TypeError), match="^Adam: " + message):
@@ -407,6 +454,94 @@ def test_bad_update_calls_name_the_optimizer_and_key_and_change_nothing():
     assert optimizer.iterations == 0 and optimizer.state == {}
     for key in params:
         np.testing.assert_array_equal(params[key], before[key])
+
+
+def read_only(array):
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+@pytest.mark.parametrize("make", ALL_OPTIMIZERS)
+def test_a_read_only_parameter_is_named_on_either_path_and_nothing_changes(make, update_path):
+    rng = np.random.default_rng(14)
+    shapes = {"W1": (300, 250), "b1": (250,)}  # W1 is large enough for the compiled loop anyway
+    params, grads = random_arrays(rng, np.float32, shapes), random_arrays(rng, np.float32, shapes)
+    params["b1"] = read_only(params["b1"])
+    before, optimizer = copy_of(params), make()
+    with pytest.raises(ConfigError, match=rf"^{type(optimizer).__name__}: parameter 'b1' is a read-only array.*np.array\(b1\)"):
+        optimizer.update(params, grads)
+    assert optimizer.iterations == 0 and optimizer.state == {}
+    for key in params:
+        np.testing.assert_array_equal(params[key], before[key])
+    params["b1"] = np.array(params["b1"])
+    optimizer.update(params, grads)  # as the error says: a writable copy is updated
+    assert not np.array_equal(params["b1"], before["b1"])
+
+
+def with_values(array, index, value):
+    array = array.copy()
+    array[index] = value
+    return array
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's, on the array path, before our error
+@pytest.mark.parametrize("make", ALL_OPTIMIZERS)
+def test_non_finite_gradients_are_named_and_both_paths_leave_the_same_numbers(make, monkeypatch):
+    rng = np.random.default_rng(15)
+    shapes = {"W1": (300, 250), "b1": (250,), "W2": (250, 3)}
+    start, grads = random_arrays(rng, np.float32, shapes), random_arrays(rng, np.float32, shapes)
+    grads["W1"] = with_values(grads["W1"], (np.array([0, 7, 9]), np.array([1, 2, 3])), [np.nan, np.inf, -np.inf])
+    grads["W2"] = with_values(grads["W2"], (5, 1), np.nan)
+    finished = {}
+    for path in ("arrays", "compiled"):
+        params, optimizer = copy_of(start), make()
+        with monkeypatch.context() as patch:
+            if path == "arrays":
+                patch.setattr(jit, "_numba", False)
+            else:
+                patch.setattr(jit, "MIN_COMPILED_SIZE", 0)
+            message = rf"^{type(optimizer).__name__}: NaN or infinite values in gradient 'W1' \(3 of 75000\), gradient 'W2' \(1 of 750\); expected finite"
+            with pytest.raises(NonFiniteError, match=message):
+                optimizer.update(params, grads)
+        finished[path] = (params, optimizer.state)
+    (array_params, array_state), (fast_params, fast_state) = finished["arrays"], finished["compiled"]
+    for key in start:
+        np.testing.assert_array_equal(fast_params[key], array_params[key], err_msg=key)  # NaN where NaN
+        for slot, array in fast_state.get(key, {}).items():
+            np.testing.assert_array_equal(array, array_state[key][slot], err_msg=f"{slot}/{key}")
+    assert np.isfinite(array_params["b1"]).all()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's, on the array path, before our error
+def test_a_non_finite_parameter_reaching_the_gradient_through_weight_decay_is_named(update_path):
+    params = {"W": np.ones((3, 4)), "b": np.ones(4)}
+    params["W"][0, 0] = np.inf
+    grads = {key: np.ones_like(p) for key, p in params.items()}
+    with pytest.raises(NonFiniteError, match=r"^SGD: NaN or infinite values in parameter 'W' \(1 of 12\), through weight decay"):
+        SGD(0.1, weight_decay=0.01).update(params, grads)
+
+
+@pytest.mark.parametrize(
+    "grad, dtype_message",
+    [
+        (np.ones((4, 3)) + 1e-3j, "complex128"),
+        (np.full((4, 3), "1"), "<U1"),
+        (np.ones((4, 3), dtype=bool), "bool"),
+    ],
+    ids=["complex", "strings", "bool"],
+)
+def test_gradients_that_are_not_real_numbers_are_refused_before_anything_is_written(grad, dtype_message, update_path):
+    rng = np.random.default_rng(16)
+    params, grads = random_arrays(rng), random_arrays(rng)
+    before, optimizer = copy_of(params), Adam()
+    message = rf"^Adam: gradient 'W1' has dtype {dtype_message}, expected real numbers \(the parameter is float64\)"
+    with pytest.raises(DTypeError, match=message):
+        optimizer.update(params, {**grads, "W1": grad})
+    assert optimizer.iterations == 0 and optimizer.state == {}
+    for key in params:
+        np.testing.assert_array_equal(params[key], before[key])
+    optimizer.update(params, grads)  # and the same optimizer carries on with real gradients
 
 
 def test_make_optimizer():

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .data.catalog import data_location, load_corpus, load_dataset
+from .distributed.agreement import RanksDisagree, agree, attempt, fingerprint
 from .errors import ChainruleError, CheckpointError, ConfigError, RunDirError, UsageError
 from .history import History
 from .models import IMAGE_MODELS, LANGUAGE_MODELS, build_model, check_vocabulary, hidden_sizes_of
@@ -100,18 +101,15 @@ def train(
     ``verbose``: 0 silent, 1 progress bars, 2 a line per epoch. ``distributed``: train on every
     process ``mpiexec`` started (the ``mpi`` extra). ``plots``: draw ``learning_curve.png``.
     """
-    if verbose not in (0, 1, 2):
-        raise ConfigError(f"train: verbose must be 0, 1 or 2, got {verbose!r}")
-    run_options = TrainOptions(model=model, **options)
-    if sync_batchnorm and not distributed:
-        raise OptionError("{sync_batchnorm} applies to {distributed} training", "sync_batchnorm", "distributed")
-    if distributed and run_options.model in LANGUAGE_MODELS:
-        raise OptionError(f"{{distributed}} training applies to the image models, not {{model}} {run_options.model}",
-                          "distributed", "model")
+    # Distributed, the communicator comes first: a rank whose options fail must tell the others
+    # (which would wait for it forever), so every check below ends in an agreement of all ranks.
     communicator = _start_distributed(threads, verbose) if distributed else None
     if threads is not None and communicator is None:
         set_threads(threads)
     try:
+        run_options = agree(communicator, "options",
+                            attempt(lambda: _checked_options(model, options, verbose, distributed, sync_batchnorm)),
+                            lambda checked: {**checked.given(), "sync_batchnorm": sync_batchnorm, "resume": bool(resume)})
         if communicator is None or communicator.is_root:  # rank 0 alone opens, reads and writes the run
             with _open_run(run_options, resume, output_dir, runs_root, verbose) as run:
                 try:
@@ -126,8 +124,25 @@ def train(
             raise
         from .distributed.runtime import fail_job  # every rank must stop, or the others wait forever
 
+        if isinstance(error, RanksDisagree):  # every rank knows: rank 0 alone says it, for all
+            if not communicator.is_root:
+                communicator.barrier()  # until rank 0 ends the job
+            fail_job(communicator, f"chainrule train: error: {error}", 2 if error.usage else 1, on_this_rank=False)
         fail_job(communicator, f"chainrule train: error: {error}", 2 if isinstance(error, (UsageError, ConfigError)) else 1)
         raise  # not reached
+
+
+def _checked_options(model: str | None, options: dict[str, Any], verbose: int, distributed: bool,
+                     sync_batchnorm: bool) -> TrainOptions:
+    if verbose not in (0, 1, 2):
+        raise ConfigError(f"train: verbose must be 0, 1 or 2, got {verbose!r}")
+    run_options = TrainOptions(model=model, **options)
+    if sync_batchnorm and not distributed:
+        raise OptionError("{sync_batchnorm} applies to {distributed} training", "sync_batchnorm", "distributed")
+    if distributed and run_options.model in LANGUAGE_MODELS:
+        raise OptionError(f"{{distributed}} training applies to the image models, not {{model}} {run_options.model}",
+                          "distributed", "model")
+    return run_options
 
 
 def _open_run(options: TrainOptions, resume: Any, output_dir: Any, runs_root: Any, verbose: int) -> RunDir:
@@ -295,16 +310,28 @@ def _start_distributed(threads: int | None, verbose: int) -> Any:
 
 
 def _load_data_in_turn(config: dict[str, Any], communicator: Any, data_dir: Any, download: bool, verify: bool) -> Any:
-    """Rank 0 loads (and downloads, if need be) first; the others then read what it cached."""
+    """Rank 0 loads (and downloads, if need be) first; the others then read what it cached.
+
+    Then every rank checks with all others that it has the same data (a folder missing on one
+    node, or holding another version of the dataset, would otherwise hang or mislead the job).
+    """
     def load() -> Any:
         return load_dataset(config["dataset"], flatten=config["model"] not in IMAGE_MODELS, dtype=config["dtype"],
                             data_dir=data_dir, download=download, verify=verify)
 
     if communicator is None:
         return load()
-    data = load() if communicator.is_root else None
+    loaded = attempt(load) if communicator.is_root else None
     communicator.barrier()
-    return data if data is not None else load()
+    loaded = loaded or attempt(load)
+    where = data_location(config["dataset"], data_dir) if loaded.error is None else str(data_dir or "")
+    return agree(communicator, "data", loaded, _data_facts, where=where)
+
+
+def _data_facts(data: Any) -> dict[str, Any]:
+    (x_train, t_train), (x_test, t_test) = data
+    return {"training samples": len(x_train), "test samples": len(x_test),
+            "contents fingerprint": fingerprint(t_train, t_test, x_train, x_test)}
 
 
 def _write_figures(run_dir: Path, history: History, config: dict[str, Any], verbose: int) -> list[Path]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..checkpoint import atomic_write_text, read_checkpoint
-from ..errors import RunDirError, UsageError
+from ..errors import CheckpointError, RunDirError, UsageError
 from ..models import IMAGE_MODELS, LANGUAGE_MODELS, build_model, check_vocabulary
 from ..nets import perplexity
 from ..number_format import plural
@@ -59,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
                          "(such as runs/mnist-mlp)")
     checkpoint = read_checkpoint(checkpoint_path(args.run_dir, args.checkpoint))
     model_state, config = checkpoint.model, checkpoint.config
-    dataset = config["dataset"]
+    dataset = config.get("dataset") or args.dataset  # a bare weights file (save_checkpoint) need not name one
+    if dataset is None:
+        raise CheckpointError(f"{args.run_dir}: the checkpoint's config names no dataset; pass --dataset")
     if args.dataset is not None and args.dataset != dataset:
         raise UsageError(f"--dataset {args.dataset}: the run in {args.run_dir} was trained on {dataset}, and its "
                          f"classes are {dataset}'s; leave --dataset out to evaluate it on {dataset}")

@@ -13,16 +13,28 @@ traceback.
 
 from __future__ import annotations
 
+import sys
+
+if __name__ == "__main__":  # `python -m chainrule.cli.main`: Ctrl-C answered before the imports below too
+
+    def _load_command():
+        from chainrule.cli.main import main  # this file again, under its own name, inside the guard
+
+        return main
+
+    from chainrule.cli.interrupts import run_guarded
+
+    sys.exit(run_guarded(_load_command))
+
 import argparse
 import os
-import sys
 from importlib import import_module
 from typing import NoReturn, Sequence
 
 from .. import __version__
 from ..errors import ChainruleError, UsageError
 
-COMMANDS = ["train", "evaluate", "generate", "demo", "graph", "explain", "gradcheck", "bench", "book"]
+COMMANDS = ["train", "evaluate", "generate", "demo", "graph", "explain", "gradcheck", "bench", "book", "export", "import_onnx"]
 
 DESCRIPTION = """\
 chainrule: neural networks as the error backpropagation method explains them.
@@ -67,6 +79,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``chainrule ARGV``; return the exit status (argparse's own exits raise SystemExit)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        code = _main(argv)
+    except SystemExit as stop:  # argparse refused an option
+        _end_distributed_job(argv, stop.code)
+        raise
+    _end_distributed_job(argv, code)
+    return code
+
+
+def _end_distributed_job(argv: list[str], code: int | str | None) -> None:
+    """One rank of ``mpiexec ... chainrule train --distributed`` that stops with an error (a bad
+    option, a --data-dir missing on its node) ends every rank: the others would wait for it forever."""
+    if code in (0, None) or not any(arg.startswith("--di") and "--distributed".startswith(arg) for arg in argv):
+        return
+    from ..distributed.runtime import end_launched_job
+
+    end_launched_job(code if isinstance(code, int) else 1, f"stopped with exit status {code}")
+
+
+def _main(argv: list[str]) -> int:
     try:
         try:
             return _run(argv)
@@ -138,7 +171,3 @@ def _discard_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):  # stdout is no real file (captured in a test): nothing to silence
         pass
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -12,6 +12,7 @@ import json
 import os
 from pathlib import Path
 
+from ..distributed.runtime import MPI_SIZE_VARIABLES
 from ..errors import UsageError
 from ..experiment import train
 from ..models import MODELS
@@ -58,8 +59,6 @@ may write a run directory (a lock); a run killed at any instant resumes from its
 """
 
 validation_fraction = float_in_range(0.0, 1.0, what="a fraction in [0, 1) such as 0.1")
-# Environment variables by which MPI launchers tell a process its job's size.
-MPI_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -2,7 +2,7 @@
 
 Everything else in :mod:`chainrule.distributed` talks to MPI through :class:`Communicator`, so
 the MPI surface is one short class: ``Allreduce`` (sum, in place), ``Bcast`` from rank 0,
-``Barrier`` and ``Abort``. All calls use mpi4py's buffer interface (upper-case methods), which
+``Allgather`` (of a few words per rank, before training), ``Barrier`` and ``Abort``. All calls use mpi4py's buffer interface (upper-case methods), which
 sends the arrays' memory as it is, never a pickle.
 """
 
@@ -113,6 +113,16 @@ class Communicator:
         if host is not buffer:
             buffer[...] = array_module(buffer).asarray(host)
         return buffer
+
+    def allgather_text(self, text: str) -> list[str]:
+        """Every rank's ``text``, in rank order, on every rank: its length, then its UTF-8 bytes."""
+        data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+        lengths = np.zeros(self.size, dtype=np.int64)
+        self.comm.Allgather(np.array([data.size], dtype=np.int64), lengths)
+        gathered = np.empty(int(lengths.sum()), dtype=np.uint8)
+        self.comm.Allgatherv(data, [gathered, lengths.tolist()])
+        ends = np.cumsum(lengths).tolist()
+        return [gathered[end - length : end].tobytes().decode("utf-8") for end, length in zip(ends, lengths.tolist())]
 
     def barrier(self) -> None:
         self.comm.Barrier()

@@ -3,12 +3,14 @@
 The training loop stays the one-process loop: it computes this rank's gradients and calls
 ``optimizer.update(params, grads)``. The wrapper sums every rank's gradients with one
 ``Allreduce`` on one flat buffer, divides by the number of samples they stand for, and hands
-the average to the wrapped optimizer, which then makes the same update on every rank.
+the average to the wrapped optimizer, which then makes the same update on every rank. How many
+samples this rank's gradient stands for is the sampler's knowledge, not the loop's: the wrapper
+asks it through ``share`` (see :class:`~chainrule.distributed.parallel.DataParallel`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from ..backend import Array
@@ -19,14 +21,20 @@ from .flat import FlatBuffer
 class MultiNodeOptimizer:
     """``optimizer`` whose :meth:`update` first averages the gradients over all ranks.
 
+    ``share``: how many samples this rank's next gradient is the mean over (its share of the
+    global batch, as the sampler that cut it knows). With it the average is weighted by samples,
+    so it is the gradient of the whole global batch even when the shares differ in size, and a
+    rank with an empty share passes ``grads=None``. Without it every rank counts equally (right
+    for equal shares, as in ChainerMN).
+
     Every other attribute (``lr``, ``state``, ``state_dict`` ...) is the wrapped optimizer's,
     and assigning ``lr`` sets the wrapped optimizer's rate, so a schedule works unchanged.
     """
 
-    def __init__(self, optimizer: Any, communicator: Communicator) -> None:
+    def __init__(self, optimizer: Any, communicator: Communicator, share: Callable[[], int] | None = None) -> None:
         if isinstance(optimizer, MultiNodeOptimizer):
             raise TypeError("create_multi_node_optimizer: the optimizer is already wrapped")
-        self.__dict__.update(optimizer=optimizer, communicator=communicator, _buffer=None)
+        self.__dict__.update(optimizer=optimizer, communicator=communicator, share=share, _buffer=None)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.__dict__["optimizer"], name)
@@ -37,24 +45,15 @@ class MultiNodeOptimizer:
     def __repr__(self) -> str:
         return f"MultiNodeOptimizer({self.optimizer!r}, {self.communicator!r})"
 
-    def update(
-        self,
-        params: MutableMapping[str, Array],
-        grads: Mapping[str, Array] | None,
-        *,
-        samples: int | None = None,
-    ) -> None:
+    def update(self, params: MutableMapping[str, Array], grads: Mapping[str, Array] | None) -> None:
         """Average ``grads`` over all ranks, then update ``params`` with the wrapped optimizer.
 
-        ``samples``: how many samples this rank's mean gradient was taken over. With it, the
-        average is weighted by samples, so it is the gradient of the whole global batch even
-        when the shards differ in size, and a rank with an empty shard passes ``grads=None``
-        and ``samples=0``. Without it every rank counts equally (right for equal shards).
-        Every rank must call this once per step, or the others wait for it.
+        Every rank must call this once per step, also one with no samples (``grads=None``), or
+        the others wait for it.
         """
-        if grads is None and samples != 0:
-            raise ValueError("MultiNodeOptimizer.update: grads=None is only for a rank with samples=0")
-        weight = 1 if samples is None else samples
+        weight = self.share() if self.share is not None else 1
+        if grads is None and weight != 0:
+            raise ValueError("MultiNodeOptimizer.update: grads=None is only for a rank whose share has no samples")
         buffer = self._buffer_for(params)
         buffer.pack(grads, scale=float(weight))
         buffer.extra[0] = weight
@@ -75,9 +74,12 @@ class MultiNodeOptimizer:
         return buffer
 
 
-def create_multi_node_optimizer(optimizer: Any, communicator: Communicator) -> MultiNodeOptimizer:
-    """Wrap ``optimizer`` so its updates use gradients averaged over every rank of ``communicator``."""
-    return MultiNodeOptimizer(optimizer, communicator)
+def create_multi_node_optimizer(
+    optimizer: Any, communicator: Communicator, share: Callable[[], int] | None = None
+) -> MultiNodeOptimizer:
+    """Wrap ``optimizer`` so its updates use gradients averaged over every rank of ``communicator``
+    (weighted by ``share()``, the samples behind this rank's gradient, when given)."""
+    return MultiNodeOptimizer(optimizer, communicator, share)
 
 
 def broadcast_parameters(net: Any, communicator: Communicator) -> None:

@@ -9,10 +9,13 @@ import time
 from types import TracebackType
 from typing import Any
 
+from ..errors import MissingExtraError
 from ..threads import set_threads
 from .communicator import Communicator
 
 ABORT_GRACE_SECONDS = 0.5
+# Environment variables by which MPI launchers tell a process its job's size.
+MPI_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS")
 
 
 def available_cores() -> int:
@@ -64,13 +67,45 @@ def abort_on_failure(communicator: Communicator) -> None:
         signal.signal(number, on_signal)
 
 
-def fail_job(communicator: Communicator, message: str, code: int = 1) -> None:
+def fail_job(communicator: Communicator, message: str, code: int = 1, *, on_this_rank: bool = True) -> None:
     """Print ``message`` naming this rank, then end every rank of the job (does not return).
 
     For errors a program reports itself (a bad option, a missing file) instead of raising.
+    ``on_this_rank=False``: the message names the ranks at fault itself (rank 0 reporting what
+    all ranks found out together).
     """
-    sys.stderr.write(f"{message} (rank {communicator.rank} of {communicator.size}; ending all ranks)\n")
+    where = f"rank {communicator.rank} of {communicator.size}; ending all ranks" if on_this_rank else (
+        f"ending all {communicator.size} ranks")
+    sys.stderr.write(f"{message} ({where})\n")
     _abort(communicator, code)
+
+
+def launched_size() -> int:
+    """How many processes the MPI launcher that started this one started in all (1: none)."""
+    for variable in MPI_SIZE_VARIABLES:
+        size = os.environ.get(variable, "")
+        if size.isdigit() and int(size) > 1:
+            return int(size)
+    return 1
+
+
+def end_launched_job(code: int, reason: str) -> None:
+    """End every process of the MPI job this one belongs to, if it is one of several.
+
+    For a rank that stops before its communicator exists (argparse refusing an option): the
+    other ranks wait in ``MPI_Init`` or their first collective, and would wait for it forever.
+    Joining the job (``MPI_Init``) and calling ``MPI_Abort`` ends them all, with this line on
+    standard error. Without a launcher, or without mpi4py, it returns and does nothing.
+    """
+    if launched_size() < 2:
+        return
+    try:
+        communicator = Communicator()
+    except MissingExtraError:
+        return
+    if communicator.size > 1:
+        report_failure(communicator, reason)
+        _abort(communicator, code)
 
 
 def _abort(communicator: Communicator, code: int) -> None:

@@ -25,6 +25,7 @@ from ..errors import CheckpointError, ConfigError, ConfigTypeError, ShapeError
 from ..gradients import numerical_gradient
 from ..layers import Dropout, Layer, LossLayer, SoftmaxWithLoss
 from ..layers.base import check_input_dtype, check_parameter_dtype
+from ..weight_decay import l2_penalty, with_weight_decay
 
 
 class ParamsView(MutableMapping):
@@ -120,7 +121,8 @@ class Sequential:
     """Layers applied in order, then ``loss_layer`` (default :class:`SoftmaxWithLoss`).
 
     ``weight_decay_lambda`` adds the textbook's L2 penalty ``0.5 * λ * Σ W²`` over the weight
-    matrices to :meth:`loss` and ``λ * W`` to their gradients.
+    matrices to :meth:`loss` and ``λ * W`` to their gradients (both from
+    :mod:`chainrule.weight_decay`, which the optimizers' ``weight_decay`` uses too).
     """
 
     def __init__(
@@ -228,7 +230,7 @@ class Sequential:
         self.last_scores = self.forward(x)
         loss = self.last_layer.forward(self.last_scores, t)
         if self.weight_decay_lambda:
-            loss = loss + 0.5 * self.weight_decay_lambda * sum((w * w).sum() for w in self._weights())
+            loss = loss + l2_penalty(self.params.values(), self.weight_decay_lambda)
         self.last_loss = loss
         return loss
 
@@ -248,9 +250,7 @@ class Sequential:
         self._backward_to_parameters()
         grads = {key: layer.grads[name] for key, (layer, name) in self._param_index.items()}
         if self.weight_decay_lambda:
-            for key in grads:
-                if self.params[key].ndim >= 2:
-                    grads[key] = grads[key] + self.weight_decay_lambda * self.params[key]
+            grads = {key: with_weight_decay(self.params[key], grad, self.weight_decay_lambda) for key, grad in grads.items()}
         return grads
 
     def _backward_to_parameters(self) -> None:
@@ -292,9 +292,6 @@ class Sequential:
             y = self.predict(x[start : start + step])
             correct += int((y.argmax(axis=1) == t[start : start + step]).sum())
         return correct / n if n else 0.0
-
-    def _weights(self) -> Iterator[Array]:
-        return (self.params[k] for k in self.params if self.params[k].ndim >= 2)
 
     # -- saving and loading ---------------------------------------------------------------
 

@@ -9,6 +9,8 @@ Data-parallel on MPI: given a ``communicator`` (:mod:`chainrule.distributed`), e
 this same loop on its shard of each global mini-batch, and the optimizer is wrapped so that its
 update averages the gradients over the ranks first. ``batch_size`` stays the global batch. Only
 rank 0 is given the run directory: it restores, and the trainer sends its state to the others.
+All of that is one seam (:mod:`chainrule.distributed.parallel`) chosen in the constructor; the
+loop itself is the same for one process and for many, and has no branch on the communicator.
 """
 
 from __future__ import annotations
@@ -23,13 +25,7 @@ from tqdm import tqdm
 from ..backend import Array, to_numpy
 from ..checks import check_positive_int, check_same_length, is_integer
 from ..distributed.batchnorm import check_batch_norm_batches
-from ..distributed.communicator import broadcast_from_root
-from ..distributed.optimizer import (
-    average_buffers,
-    broadcast_optimizer_state,
-    broadcast_parameters,
-    create_multi_node_optimizer,
-)
+from ..distributed.parallel import parallelism
 from ..errors import ConfigError, NonFiniteError
 from .evaluation import evaluate
 from .health import DIVERGENCE_FACTOR, DivergenceGuard, check_finite_data, check_finite_start, diagnose_nonfinite, named
@@ -86,9 +82,9 @@ class Trainer:
         self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
         self.lr_schedule, self.verbose, self.eval_batch_size = lr_schedule, verbose, eval_batch_size
         self.communicator = communicator
-        if communicator is not None:
-            self.optimizer = create_multi_node_optimizer(optimizer, communicator)
-            self.verbose = verbose if communicator.is_root else 0
+        self.parallel = parallelism(net, optimizer, communicator)  # one process, or this rank's share
+        self.optimizer = self.parallel.optimizer
+        self.verbose = verbose if self.parallel.is_root else 0
 
     def fit(
         self,
@@ -135,8 +131,7 @@ class Trainer:
         if run_dir is not None:  # after every check: a run refused here leaves no checkpoint
             run_dir.prepare(self.net, self.optimizer, history)
         self._guard = DivergenceGuard(self.divergence_factor)
-        if self.communicator is not None:
-            history = self._continue_rank0(history)
+        history = self.parallel.start(history)  # distributed: every rank from rank 0's state
         for epoch in range(len(history), self.epochs):
             started = time.perf_counter()
             lr = self._set_learning_rate(epoch)
@@ -164,23 +159,15 @@ class Trainer:
         return float(self.optimizer.lr)
 
     def _train_epoch(self, epoch: int, x: Array, t: Array, xp: Any) -> tuple[float, float]:
-        net, n, comm = self.net, len(x), self.communicator
-        order = xp.asarray(np.random.default_rng([self.seed, epoch]).permutation(n))
+        net = self.net
+        order = xp.asarray(np.random.default_rng([self.seed, epoch]).permutation(len(x)))
         self._reseed_layers(epoch)
         net.train()
-        steps = math.ceil(n / self.batch_size)
-        total_loss, correct = 0.0, 0
+        steps = math.ceil(len(x) / self.batch_size)
         losses, hits = [], []  # device scalars, summed once per epoch (no per-step sync on a GPU)
         bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", disable=None if self.verbose == 1 else True, leave=False)  # None: only on a terminal
         with bar:
-            for step in range(steps):
-                index = order[step * self.batch_size : (step + 1) * self.batch_size]
-                if comm is not None:  # this rank's shard of the global batch
-                    index = index[comm.shard(len(index))]
-                    if len(index) == 0:  # a last batch smaller than the number of ranks
-                        self.optimizer.update(net.params, None, samples=0)
-                        bar.update(1)
-                        continue
+            for step, index in self.parallel.batches(order, self.batch_size):  # this process's share
                 xb, tb = x[index], t[index]
                 where = f"training stopped at epoch {epoch + 1}, step {step + 1}"
                 try:
@@ -188,10 +175,7 @@ class Trainer:
                 except NonFiniteError:
                     raise diagnose_nonfinite(net, self.optimizer, where, "the loss is NaN or inf") from None
                 self._guard.check(float(net.last_loss), net, self.optimizer, where)  # before the update
-                if comm is not None:
-                    self.optimizer.update(net.params, grads, samples=len(index))
-                else:
-                    self.optimizer.update(net.params, grads)
+                self.optimizer.update(net.params, grads)
                 losses.append(net.last_loss * len(index))
                 labels = tb if tb.ndim == 1 else tb.argmax(axis=1)
                 hits.append((net.last_scores.argmax(axis=1) == labels).sum())
@@ -200,31 +184,15 @@ class Trainer:
                 bar.update(1)
         total_loss = float(to_numpy(xp.stack([xp.asarray(v, dtype=xp.float64) for v in losses]).sum())) if losses else 0.0
         correct = int(to_numpy(xp.stack([xp.asarray(v) for v in hits]).sum())) if hits else 0
-        if comm is not None:
-            total_loss, correct = comm.sum(total_loss, correct)
-            average_buffers(net, comm)  # per-rank batch-norm running statistics -> one model
-        return total_loss / n, correct / n
-
-    def _continue_rank0(self, history: History) -> History:
-        """Every rank goes on from rank 0's weights, optimizer state and history.
-
-        Rank 0 alone reads a checkpoint to resume (and ranks may have built their networks from
-        different seeds), so its state is the one every rank starts from, whatever number of
-        ranks wrote the checkpoint.
-        """
-        comm = self.communicator
-        broadcast_parameters(self.net, comm)
-        broadcast_optimizer_state(self.optimizer.optimizer, self.net.params, comm)
-        return History.from_dict(broadcast_from_root(comm, history.as_dict()))
+        total_loss, correct = self.parallel.sum(total_loss, correct)  # over the ranks
+        self.parallel.end_epoch()  # per-rank batch-norm running statistics -> one model
+        return total_loss / len(x), correct / len(x)
 
     def _reseed_layers(self, epoch: int) -> None:
         """Give every random layer (dropout) a generator seeded by (seed, epoch, position)."""
-        # Ranks draw from streams of their own: one shared stream would give the samples at the
-        # same place in every shard the same dropout mask.
-        rank = [self.communicator.rank] if self.communicator is not None and self.communicator.size > 1 else []
         for position, layer in enumerate(self.net.layers.values()):
-            if hasattr(layer, "rng"):
-                layer.rng = np.random.default_rng([self.seed, epoch, position, *rank])
+            if hasattr(layer, "rng"):  # ranks draw from streams of their own (see the seam)
+                layer.rng = np.random.default_rng([self.seed, epoch, position, *self.parallel.stream])
 
     def _summary(self, history: History) -> str:
         row = history.last()
