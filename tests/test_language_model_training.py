@@ -256,3 +256,16 @@ def test_the_learning_curve_of_a_language_model_is_perplexity(tmp_path):
     assert ax.get_ylabel().startswith("perplexity")
     assert [text.get_text() for text in ax.get_legend().get_texts()] == ["train", "validation", "best.npz (epoch 2)"]
     np.testing.assert_allclose(ax.lines[1].get_ydata(), np.exp([4.8, 4.5, 4.6]))
+
+
+def test_interop_refuses_a_language_model_in_one_line(ptb_dir, tmp_path, capsys):
+    pytest.importorskip("onnx")
+    pytest.importorskip("safetensors")
+    train_cli(ptb_dir, tmp_path / "run", "--epochs", "1")
+    capsys.readouterr()
+    assert main(["export", str(tmp_path / "run"), "-o", str(tmp_path / "lm.onnx")]) == 1
+    assert "holds a language model (rnnlm): ONNX export" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "run"), "-o", str(tmp_path / "lm.safetensors")]) == 0
+    assert main(["import", str(tmp_path / "lm.safetensors"), "-o", str(tmp_path / "imported")]) == 1
+    assert "holds a language model (rnnlm): import makes runs" in capsys.readouterr().err
+    assert not (tmp_path / "imported").exists()

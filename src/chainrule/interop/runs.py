@@ -11,7 +11,7 @@ from typing import Any
 
 from ..checkpoint import read_checkpoint
 from ..errors import ConfigError
-from ..models import build_model, sequential_config
+from ..models import LANGUAGE_MODELS, build_model, sequential_config
 from ..nets import Sequential
 from ..optimizers import make_optimizer
 from ..rundir import RunDir, checkpoint_path
@@ -55,6 +55,9 @@ def export_run(run_dir: str | os.PathLike, output: str | os.PathLike, *, checkpo
     """Write the network of ``run_dir`` to ``output`` as ONNX or safetensors; return the path written."""
     format = format_of(output, format)
     net, config = load_run_network(run_dir, checkpoint)
+    if format == "onnx" and config["model"] in LANGUAGE_MODELS:
+        raise ConfigError(f"{run_dir} holds a language model ({config['model']}): ONNX export covers the image and "
+                          "vector models; export its weights as safetensors (--format safetensors)")
     if format == "onnx":
         to_onnx(net, output, input_shape=run_input_shape(config), opset=opset)
     else:
@@ -75,6 +78,10 @@ def import_run(model_path: str | os.PathLike, run_dir: str | os.PathLike, *, dat
         raise ConfigError(f"import_run: unknown training settings {unknown}; expected {sorted(FINE_TUNING)}")
     if format_of(model_path) == "safetensors":
         net, config = model_from_safetensors(model_path)
+        if config.get("model") in LANGUAGE_MODELS:  # its run would need a corpus, not an image dataset
+            raise ConfigError(f"{model_path} holds a language model ({config['model']}): import makes runs of image "
+                              "and vector models; train a language model with chainrule train --model "
+                              f"{config['model']}")
         config = {key: value for key, value in config.items() if key not in ("dataset", "training")}
     else:
         imported = read_onnx(model_path)
