@@ -154,6 +154,7 @@ def test_generate_refuses_an_image_run(data_dir, tmp_path, capsys):
     (["--model", "rnnlm", "--weight-init", "he"], "--weight-init applies to"),
     (["--model", "rnnlm", "--hidden-sizes", "4,4"], "one hidden layer"),
     (["--model", "better-rnnlm", "--distributed"], "--distributed training applies to the image models"),
+    (["--model", "rnnlm", "--limit", "700"], "--limit 700 words hold no window of --batch-size 20 streams x 35 words"),
 ])
 def test_options_a_language_model_cannot_take(tmp_path, capsys, options, message):
     assert main(["train", "--output-dir", str(tmp_path / "run"), "--no-download", *options]) == 2
@@ -172,6 +173,14 @@ def test_recipes_are_the_book_s():
     assert new_run_config(TrainOptions(dataset="ptb"))["model"] == "rnnlm"
     with pytest.raises(OptionError, match="language model"):
         new_run_config(TrainOptions(model="better-rnnlm", dataset="fashion-mnist"))
+
+
+def test_resume_finds_the_latest_ptb_run(ptb_dir, tmp_path):
+    options = dict(hidden_sizes=[8], batch_size=2, data_dir=ptb_dir, verify=False, verbose=0, runs_root=tmp_path / "runs")
+    first = chainrule.train(model="rnnlm", epochs=1, **options)
+    assert first.run_dir == tmp_path / "runs" / "ptb-rnnlm"
+    again = chainrule.train(model="rnnlm", resume=True, epochs=2, **options)
+    assert again.run_dir == first.run_dir and list(again.history.epoch) == [1, 2] and again.epochs_trained == 1
 
 
 def test_limit_reads_the_first_words(ptb_dir, tmp_path):

@@ -167,8 +167,15 @@ def _open_run(options: TrainOptions, resume: Any, output_dir: Any, runs_root: An
 
 
 def _check_sizes_before_data(config: dict[str, Any]) -> None:
-    """With ``limit`` the sample count is known before loading: refuse a split that leaves nothing."""
+    """With ``limit`` the sample count is known before loading: refuse a split that leaves nothing,
+    or a corpus that holds no window."""
     settings = config["training"]
+    if config["model"] in LANGUAGE_MODELS:
+        needed = settings["batch_size"] * settings["time_size"] + 1
+        if settings.get("limit") and settings["limit"] < needed:
+            raise OptionError(f"{{limit}} {settings['limit']} words hold no window of {{batch_size}} {settings['batch_size']} "
+                              f"streams x {settings['time_size']} words: give at least {needed}", "limit", "batch_size")
+        return
     if settings.get("limit"):
         split_validation(range(settings["limit"]), range(settings["limit"]), settings.get("validation_split", 0.0))
 
