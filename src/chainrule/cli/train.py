@@ -41,7 +41,7 @@ examples:
   chainrule evaluate runs/mnist-mlp                 accuracy and confusion matrix of a saved run
   chainrule evaluate runs/mnist-mlp --checkpoint best   the same for its best validation epoch
   mpiexec -n 4 chainrule train --distributed        data-parallel on 4 processes (the mpi extra; docs/distributed.md)
-  chainrule train --model rnnlm                     the second book's LSTM language model on PTB (4 epochs, ~20 min/epoch)
+  chainrule train --model rnnlm                     the second book's LSTM language model on PTB (4 epochs, minutes each)
   chainrule train --model rnnlm --limit 100000 --epochs 1   a quick trial on the first 100,000 words
   chainrule evaluate runs/ptb-rnnlm                 its test perplexity
   chainrule generate runs/ptb-rnnlm --start "the meaning of life is"   text sampled from it
@@ -91,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--lr", type=positive_float, help="learning rate (the optimizer's own default when the recipe's optimizer is replaced)")
     fit.add_argument("--schedule", choices=sorted(SCHEDULES), help="learning-rate schedule over the epochs")
     fit.add_argument("--epochs", type=positive_int, help="total number of epochs (with --resume: how far to continue)")
-    fit.add_argument("--batch-size", type=positive_int, help="samples per mini-batch")
+    fit.add_argument("--batch-size", type=positive_int, help="samples per mini-batch (a language model: streams read side by side)")
     fit.add_argument("--seed", type=seed, help="seed for weights, shuffling and dropout; same seed, same weights (default: 0)")
     fit.add_argument("--limit", type=positive_int, metavar="N", help="train on the first N training samples (words of a corpus) only (quick trials)")
     fit.add_argument("--validation-split", type=validation_fraction, metavar="FRACTION",
