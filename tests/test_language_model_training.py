@@ -211,6 +211,8 @@ def test_a_corpus_too_short_for_one_window_is_refused():
             corpus(), validation_corpus=corpus(100))
     with pytest.raises(ConfigError, match="1-D word ids"):
         trainer.fit(np.zeros(1000))
+    with pytest.raises(ConfigError, match="give a validation_corpus"):
+        LanguageModelTrainer(Rnnlm(15, 4, 4, rng=0), SGD(1.0), batch_size=2, plateau_decay=0.25).fit(corpus())
 
 
 def test_validation_perplexity_is_measured_from_a_fresh_state():

@@ -102,6 +102,9 @@ class LanguageModelTrainer:
         """
         corpus = np.asarray(corpus)
         windows = _window_count(corpus, self.batch_size, self.time_size, "corpus", "batch_size")
+        if self.plateau_decay is not None and validation_corpus is None:
+            raise ConfigError("LanguageModelTrainer.fit: plateau_decay divides the rate when the validation "
+                              "perplexity stalls: give a validation_corpus")
         if validation_corpus is not None:  # refused now, not after the first epoch
             _window_count(np.asarray(validation_corpus), self.eval_batch_size, self.time_size, "validation_corpus",
                           "eval_batch_size")
