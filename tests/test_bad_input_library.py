@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from chainrule import errors
-from chainrule.data import load_idx_dataset, load_mnist, read_idx, write_fake_dataset, write_idx
-from chainrule.functions import cross_entropy_error, mean_squared_error
+from chainrule.data import MNIST, fetch_file, load_idx_dataset, load_mnist, read_idx, write_fake_dataset, write_idx
+from chainrule.functions import cross_entropy_error, mean_squared_error, sigmoid, softmax
 from chainrule.gradients import compare_gradients, gradcheck, numerical_gradient
 from chainrule.layers import (
     AddLayer,
@@ -224,6 +224,10 @@ CASES: list[Case] = [
     ("add-forward-no-broadcast", lambda: AddLayer().forward(np.ones((2, 3)), np.ones(2)),
      ShapeError, ["AddLayer.forward", "(2, 3)", "(2,)"]),
     ("mul-backward-first", lambda: MulLayer().backward(1.0), NotForwardedError, ["MulLayer.backward", "forward"]),
+    # A list is not an array: AddLayer would concatenate [1, 2] + [3, 4], MulLayer repeat a list.
+    ("add-lists", lambda: AddLayer().forward([1, 2], [3, 4]), DTypeError, ["AddLayer.forward", "x is a list", "array"]),
+    ("mul-list-times-number", lambda: MulLayer().forward(2, [1.0, 2.0]), DTypeError, ["MulLayer.forward", "y is a list", "array"]),
+    ("mul-dout-list", lambda: forwarded(MulLayer(), np.ones(2), 3.0).backward([1.0, 1.0]), DTypeError, ["MulLayer.backward", "dout is a list"]),
     # ---- Affine ----
     ("affine-complex-x", lambda: affine().forward(F.astype(complex)), DTypeError, ["Affine.forward", "complex128", "float32"]),
     ("affine-object-x", lambda: affine().forward(F.astype(object)), DTypeError, ["Affine.forward", "object", "float64"]),
@@ -236,9 +240,23 @@ CASES: list[Case] = [
     ("affine-dout-shape", lambda: forwarded(affine(), F).backward(np.ones((3, 2))), ShapeError, ["Affine.backward", "(2, 2)", "(3, 2)"]),
     ("affine-dout-complex", lambda: forwarded(affine(), F).backward(np.ones((2, 2), complex)), DTypeError, ["Affine.backward", "dout", "complex128"]),
     ("affine-backward-first", lambda: affine().backward(np.ones((2, 2))), NotForwardedError, ["Affine.backward", "forward"]),
+    ("affine-list-x", lambda: affine().forward([[1.0, 2.0, 3.0]]), DTypeError, ["Affine.forward", "x is a list", "expected an array"]),
+    ("affine-number-x", lambda: affine().forward(3.0), DTypeError, ["Affine.forward", "x is a float", "expected an array"]),
+    ("affine-dout-list", lambda: forwarded(affine(), F).backward([[1.0, 1.0]] * 2), DTypeError, ["Affine.backward", "dout is a list"]),
     # ---- activations ----
     ("relu-complex", lambda: Relu().forward(np.array([1 + 2j, -1j])), DTypeError, ["Relu.forward", "complex128", "float32"]),
     ("relu-dout-shape", lambda: forwarded(Relu(), F).backward(np.ones(3)), ShapeError, ["Relu.backward", "(2, 3)", "(3,)"]),
+    ("relu-list", lambda: Relu().forward([1, -2]), DTypeError, ["Relu.forward", "x is a list", "expected an array"]),
+    ("relu-tuple", lambda: Relu().forward((1.0, -2.0)), DTypeError, ["Relu.forward", "x is a tuple", "expected an array"]),
+    ("relu-none", lambda: Relu().forward(None), DTypeError, ["Relu.forward", "x is a NoneType", "expected an array"]),
+    ("sigmoid-list", lambda: Sigmoid().forward([1.0, -2.0]), DTypeError, ["Sigmoid.forward", "x is a list", "expected an array"]),
+    ("tanh-dout-list", lambda: forwarded(Tanh(), F[0]).backward([1.0, 1.0, 1.0]), DTypeError, ["Tanh.backward", "dout is a list"]),
+    ("softmax-list", lambda: Softmax().forward([[1.0, 2.0]]), DTypeError, ["Softmax.forward", "x is a list", "expected an array"]),
+    ("flatten-list", lambda: Flatten().forward([[1.0, 2.0]]), DTypeError, ["Flatten.forward", "x is a list", "expected an array"]),
+    ("dropout-list", lambda: Dropout(0.5, rng=0).forward([[1.0, 2.0]]), DTypeError, ["Dropout.forward", "x is a list"]),
+    ("bn-list", lambda: bn(2).forward([[1.0, 2.0], [3.0, 4.0]]), DTypeError, ["BatchNormalization.forward", "x is a list"]),
+    ("conv-list", lambda: conv().forward(images().tolist()), DTypeError, ["Convolution.forward", "x is a list"]),
+    ("pool-list", lambda: Pooling(2, 2).forward(images().tolist()), DTypeError, ["Pooling.forward", "x is a list"]),
     ("leaky-relu-alpha", lambda: LeakyRelu(alpha=1.5), ValueError, ["LeakyRelu", "alpha", "[0, 1)", "1.5"]),
     ("leaky-relu-object", lambda: LeakyRelu().forward(F.astype(object)), DTypeError, ["LeakyRelu.forward", "object"]),
     ("sigmoid-object", lambda: Sigmoid().forward(F.astype(object)), DTypeError, ["Sigmoid.forward", "object", "float64"]),
@@ -260,6 +278,13 @@ CASES: list[Case] = [
     ("softmax-loss-dout-array", lambda: forwarded(SoftmaxWithLoss(), F, np.array([0, 1])).backward(np.ones(2)), ShapeError, ["SoftmaxWithLoss.backward", "scalar", "(2,)"]),
     ("mse-shape", lambda: MeanSquaredError().forward(F, np.ones(3)), ShapeError, ["MeanSquaredError.forward", "(2, 3)", "(3,)"]),
     ("mse-complex-target", lambda: MeanSquaredError().forward(F, F * 1j), DTypeError, ["MeanSquaredError.forward", "t", "complex128"]),
+    ("softmax-loss-list-scores", lambda: SoftmaxWithLoss().forward([[1.0, 2.0, 3.0]], [0]), DTypeError, ["SoftmaxWithLoss.forward", "x is a list", "expected an array"]),
+    ("softmax-loss-dout-list", lambda: forwarded(SoftmaxWithLoss(), F, np.array([0, 1])).backward([1.0]), DTypeError, ["SoftmaxWithLoss.backward", "dout is a list"]),
+    ("mse-list", lambda: MeanSquaredError().forward([1.0, 2.0], [1.0, 2.0]), DTypeError, ["MeanSquaredError.forward", "y is a list"]),
+    # An empty batch's mean loss is 0/0; NumPy's guarded answer (-0.0) would read as a perfect score.
+    ("softmax-loss-empty-batch", lambda: SoftmaxWithLoss().forward(np.ones((0, 3)), np.zeros(0, int)), ShapeError, ["SoftmaxWithLoss.forward", "empty batch", "(0, 3)"]),
+    ("softmax-loss-empty-one-hot", lambda: SoftmaxWithLoss().forward(np.ones((0, 3)), np.zeros((0, 3))), ShapeError, ["SoftmaxWithLoss.forward", "empty batch"]),
+    ("mse-empty-batch", lambda: MeanSquaredError().forward(np.ones((0, 3)), np.ones((0, 3))), ShapeError, ["MeanSquaredError.forward", "empty batch", "(0, 3)"]),
     # ---- batch normalization ----
     ("bn-train-batch-of-one", lambda: bn().forward(np.ones((1, 3))), ShapeError, ["BatchNormalization.forward", "more than 1 value", "(1, 3)"]),
     ("bn-train-empty-batch", lambda: bn().forward(np.ones((0, 3))), ShapeError, ["BatchNormalization.forward", "more than 1 value", "(0, 3)"]),
@@ -305,6 +330,12 @@ CASES: list[Case] = [
     ("cee-label-count", lambda: cross_entropy_error(np.full((2, 3), 1 / 3), np.array([1])), LabelError, ["cross_entropy_error", "(2,)", "(1,)"]),
     ("cee-float-labels", lambda: cross_entropy_error(np.full((2, 3), 1 / 3), np.array([0.0, 1.0])), LabelError, ["cross_entropy_error", "integers", "float64"]),
     ("mse-function-shape", lambda: mean_squared_error(np.ones(10), np.ones((2, 10))), ShapeError, ["mean_squared_error", "(10,)", "(2, 10)"]),
+    ("cee-empty-batch", lambda: cross_entropy_error(np.ones((0, 3)), np.zeros(0, int)), ShapeError, ["cross_entropy_error", "empty batch", "(0, 3)"]),
+    ("mse-function-empty", lambda: mean_squared_error(np.ones((0, 10)), np.ones((0, 10))), ShapeError, ["mean_squared_error", "empty batch"]),
+    ("cee-list", lambda: cross_entropy_error([[0.5, 0.5]], [0]), DTypeError, ["cross_entropy_error", "y is a list", "expected an array"]),
+    ("mse-function-lists", lambda: mean_squared_error([0.5, 0.5], [0.0, 1.0]), DTypeError, ["mean_squared_error", "y is a list"]),
+    ("softmax-function-list", lambda: softmax([1.0, 2.0]), DTypeError, ["softmax", "x is a list", "expected an array"]),
+    ("sigmoid-function-list", lambda: sigmoid([1.0, 2.0]), DTypeError, ["sigmoid", "x is a list"]),
     # ---- gradients ----
     ("numgrad-int", lambda: numerical_gradient(lambda x: (x * x).sum(), np.array([1, 2, 3])), DTypeError, ["numerical_gradient", "floating-point", "int64"]),
     ("numgrad-bool", lambda: numerical_gradient(lambda x: x.sum(), np.array([True])), DTypeError, ["numerical_gradient", "floating-point", "bool"]),
@@ -397,6 +428,7 @@ CASES: list[Case] = [
     ("mnist-decompressed-changed-label", decompressed_with_changed_label, DataError, ["train-labels-idx1-ubyte", "sha256 mismatch", "expected", "found"]),
     ("mnist-archive-size", wrong_size_archive, DataError, ["t10k-labels-idx1-ubyte.gz", "wrong size", "bytes"]),
     ("mnist-not-found", load_mnist_from_empty_folder, DataError, ["MNIST", "train-images-idx3-ubyte.gz", "not found", "data_dir"]),
+    ("fetch-unknown-key", lambda: fetch_file(MNIST, "bogus", download=False), DataError, ["fetch_file", "MNIST", "'bogus'", "'train_images'", "'test_labels'"]),
     # ---- evaluation ----
     ("evaluate-batch-zero", lambda: evaluate(net(), *blobs(), batch_size=0), ValueError, ["evaluate", "batch_size", "positive integer", "0"]),
     ("evaluate-batch-negative", lambda: evaluate(net(), *blobs(), batch_size=-5), ValueError, ["evaluate", "batch_size", "-5"]),

@@ -51,6 +51,16 @@ def test_bench_gradients_png(capsys, tmp_path):
     assert path.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_an_output_format_matplotlib_cannot_write_is_refused_before_the_timings(capsys, tmp_path):
+    argv = ["bench", "gradients", "--hidden-sizes", "2", "--input-size", "6", "--repeats", "1"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "-o", str(tmp_path / "cost.txt")])
+    captured = capsys.readouterr()
+    assert exit_info.value.code == 2 and captured.out == ""  # no sweep ran
+    assert "-o/--output" in captured.err and ".png, .svg, .pdf" in captured.err and "cost.txt" in captured.err
+    assert len(captured.err.strip().splitlines()) == 1 and not list(tmp_path.iterdir())
+
+
 def test_bench_without_a_benchmark_prints_help(capsys):
     assert main(["bench"]) == 2
     assert "gradients" in capsys.readouterr().out

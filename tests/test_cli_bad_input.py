@@ -126,6 +126,8 @@ CASES = [
     ([*BENCH, "--input-size", "-1"], 2, ["--input-size", "positive integer", "'-1'"]),
     ([*BENCH, "--output-size", "0"], 2, ["--output-size", "positive integer", "'0'"]),
     ([*BENCH, "--seed", "-1"], 2, ["--seed", ">= 0", "'-1'"]),
+    ([*BENCH, "-o", "{out}/cost.txt"], 2, ["-o", "suffix", ".png, .svg, .pdf", "cost.txt'"]),
+    ([*BENCH, "-o", "{out}/cost"], 2, ["-o", "suffix", ".png", "cost'"]),
     (["bench", "walltime"], 2, ["BENCHMARK", "invalid choice", "'walltime'"]),
     # demo and the top level
     (["demo", "banana"], 2, ["example", "invalid choice", "'banana'"]),

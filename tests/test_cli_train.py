@@ -131,7 +131,7 @@ def test_weight_init_option(data_dir, tmp_path):
 @pytest.mark.parametrize(
     "options, message",
     [
-        (["--model", "cnn", "--dropout", "0.5"], "--dropout applies to --model mlp or deep-cnn, not cnn"),
+        (["--model", "cnn", "--dropout", "0.5"], "--dropout applies to --model mlp, deep-cnn or better-rnnlm, not cnn"),
         (["--model", "two-layer", "--batchnorm"], "--batchnorm applies to --model mlp"),
         (["--model", "cnn", "--activation", "tanh"], "--activation applies to --model mlp"),
         (["--model", "two-layer", "--hidden-sizes", "10,10"], "has one hidden layer"),

@@ -441,3 +441,56 @@ def test_screenshots_are_readable_from_phone_to_wide_screen(browser, pages, widt
     (screenshot_folder(tmp_path) / f"explain-apple-orange-{pixels}-{language}.png").write_bytes(png)
     colours, inked = not_blank(png)
     assert colours > 50 and 0.03 < inked < 0.9
+
+
+@pytest.mark.parametrize("pixels", [360, 1280])
+def test_rnn_page_ends_with_the_gradient_norms_by_time_step_in_both_languages(browser, width, tmp_path, pixels):
+    """``chainrule explain --model rnn``: step to the end; the bars of ‖∂L/∂h_t‖ and the vanishing sentence show."""
+    width(pixels)
+    path = tmp_path / "rnn.html"
+    assert main(["explain", "--model", "rnn", "-o", str(path)]) == 0
+    open_page(browser, path.as_uri())
+    seen = walk(browser)
+    assert len(seen) == 15 and seen[-1]["title"] == "All gradients"
+    assert [s["activeNodes"] for s in seen[1:5]] == [["RNN_1"], ["RNN_2"], ["RNN_3"], ["RNN_4"]]
+    assert seen[-1]["backpropOps"] == 12 and len(seen[-1]["parameterResults"]) == 5
+
+    def summary() -> dict:
+        return browser.execute_script(
+            """
+            const box = document.querySelector('.step .time-norms'), r = box.getBoundingClientRect();
+            return {visible: r.width > 0 && r.height > 0 && getComputedStyle(box).visibility === 'visible',
+                    heading: box.querySelector('.heading').textContent,
+                    labels: Array.from(box.querySelectorAll('th')).map(th => th.textContent),
+                    names: Array.from(box.querySelectorAll('td')).map(td => td.dataset.name),
+                    heights: Array.from(box.querySelectorAll('.bar .fill')).map(f => f.getBoundingClientRect().height),
+                    notes: Array.from(document.querySelectorAll('.step .lines .note')).map(p => p.textContent),
+                    page: document.documentElement.scrollWidth};
+            """
+        )
+
+    en = summary()
+    assert en["visible"] and en["heading"].startswith("The gradient's norm at each time step")
+    assert en["labels"] == ["RNN ‖∂L/∂h_t‖"] and en["names"] == ["h_0", "h_1", "h_2", "h_3", "h_4"]
+    assert en["heights"] == sorted(en["heights"]) and en["heights"][0] < en["heights"][-1] / 10  # it vanishes going back
+    assert len(en["notes"]) == 1 and en["notes"][0].startswith("The gradient vanishes")
+    assert en["page"] <= pixels
+    browser.find_element(By.CSS_SELECTOR, "[data-language-choice=zh]").click()
+    zh = summary()
+    assert zh["visible"] and zh["heading"].startswith("各时间步的梯度范数") and zh["heights"] == en["heights"]
+    assert zh["notes"][0].startswith("梯度消失")
+    press(browser, "back")  # the first time step's backward: a product along h with its factor, and the bars so far
+    lines = browser.find_element(By.CSS_SELECTOR, ".step .lines").text
+    assert "∂L/∂h_0 = ∂L/∂h_1 × ∂h_1/∂h_0" in lines and "范数乘以" in lines
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.END)
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": pixels, "height": min(height, 4000), "deviceScaleFactor": 1, "mobile": pixels < 600},
+    )
+    # headless Chromium paints a box that was below the old viewport only on the next frames
+    browser.execute_async_script("const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(done));")
+    png = browser.get_screenshot_as_png()
+    (screenshot_folder(tmp_path) / f"explain-rnn-{pixels}-zh.png").write_bytes(png)
+    browser.find_element(By.CSS_SELECTOR, "[data-language-choice=en]").click()
+    (screenshot_folder(tmp_path) / f"explain-rnn-{pixels}-en.png").write_bytes(browser.get_screenshot_as_png())

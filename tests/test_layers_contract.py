@@ -215,3 +215,19 @@ def test_relu_on_python_numbers(x, grad):
     for layer, expected in ((Relu(), grad), (LeakyRelu(0.1), grad if x > 0 else 0.2)):
         layer.forward(x)
         assert float(layer.backward(np.float64(2.0))) == pytest.approx(expected)
+
+
+def test_numbers_still_work_where_the_book_uses_them():
+    """Lists are refused (tests/test_bad_input_library.py); Python and exact numbers are not:
+    the shopping graph multiplies 100 by 2, the element-wise layers take a scalar as NumPy does."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    mul, add = MulLayer(), AddLayer()
+    assert mul.forward(100, 2) == 200 and mul.backward(1) == (2, 100)
+    assert mul.forward(Fraction(1, 3), 3) == 1 and mul.backward(Fraction(1)) == (3, Fraction(1, 3))
+    assert add.forward(Decimal("1.1"), Decimal("2.2")) == Decimal("3.3") and add.backward(1) == (1, 1)
+    assert float(Sigmoid().forward(0.0)) == 0.5 and float(Tanh().forward(0)) == 0.0
+    sigmoid = Sigmoid()
+    sigmoid.forward(0.0)
+    assert float(sigmoid.backward(1.0)) == 0.25

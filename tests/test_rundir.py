@@ -170,12 +170,14 @@ def test_temporary_files_of_a_killed_write_are_removed_at_the_next_start(tmp_pat
     net, optimizer = _net_and_optimizer()
     with RunDir.create(tmp_path, config=CONFIG) as run:
         run.save(net, optimizer, _history(0.5))
-    leftovers = [tmp_path / ".checkpoint.npz.k1ll3d.tmp", tmp_path / ".metrics.json.x.tmp"]
+    leftovers = [tmp_path / ".checkpoint.npz.k1ll3d0.chainrule.tmp", tmp_path / ".metrics.json.x.chainrule.tmp"]
     for path in leftovers:
         path.write_bytes(b"half a file")
-    (tmp_path / "notes.tmp").write_text("the user's own file")
+    users = [tmp_path / "notes.tmp", tmp_path / ".notes.tmp", tmp_path / ".draft.txt.tmp"]
+    for path in users:
+        path.write_text("the user's own file")
     RunDir.open(tmp_path).close()
-    assert not any(path.exists() for path in leftovers) and (tmp_path / "notes.tmp").exists()
+    assert not any(path.exists() for path in leftovers) and all(path.exists() for path in users)
 
 
 @pytest.mark.parametrize("damage", ["delete", "truncate", "garbage"])
@@ -460,7 +462,7 @@ BAD_RUN_DIRS = [
          CheckpointError, "holds weights but no run state .* cannot be resumed, only evaluated"),
     Case("open: epoch disagrees", lambda d: RunDir.open(_write(d, _valid_bytes(run={"epoch": 3, "history": json.loads(_history(0.5).to_json())}))),
          CheckpointError, r"run state in the checkpoint is inconsistent \(epoch 3 but 1 rows of history\)"),
-    Case("open: no history", lambda d: RunDir.open(_write(d, _valid_bytes(run={"epoch": 1}))), CheckpointError, r"inconsistent \('history'\)"),
+    Case("open: no history", lambda d: RunDir.open(_write(d, _valid_bytes(run={"epoch": 1}))), CheckpointError, r"inconsistent \('history' is missing\)"),
     Case("open: locked", _locked_open, RunDirError, r"is in use by another chainrule process \(pid \d+\)"),
     Case("create: over a run", lambda d: RunDir.create(_write(d, _valid_bytes()), config=CONFIG), RunDirError, "already holds a run .*--resume"),
     Case("create: below a file", lambda d: RunDir.create(_write(d, b"x", "f") / "f" / "run", config=CONFIG), RunDirError, r"/f is a file, not a directory"),

@@ -4,16 +4,20 @@
     result = chainrule.train(model="cnn", epochs=5, output_dir="runs/cnn")
     result.test_accuracy, result.history, result.net, result.run_dir
     chainrule.train(resume="runs/cnn", epochs=8)            # continue it to 8 epochs
+    chainrule.train(model="rnnlm", limit=100_000, epochs=1)  # the book's language model on PTB
 
 :func:`train` opens (and locks) the run directory before any data is loaded, builds the network
 and optimizer from the run's config, loads the data, fits with a
 :class:`~chainrule.training.Trainer` that checkpoints every epoch, measures the test set once at
-the end and draws the learning curve. The recipes and the resume rules are
-:mod:`chainrule.recipes`; the run directory is :mod:`chainrule.rundir`.
+the end and draws the learning curve. A language model (``rnnlm``, ``better-rnnlm``) reads its
+corpus (PTB) instead, is fitted by a :class:`~chainrule.training.LanguageModelTrainer` and reports
+perplexities. The recipes and the resume rules are :mod:`chainrule.recipes`; the run directory
+is :mod:`chainrule.rundir`.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -21,18 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .data.catalog import data_location, load_dataset
+from .data.catalog import data_location, load_corpus, load_dataset
 from .distributed.agreement import RanksDisagree, agree, attempt, fingerprint
 from .errors import ChainruleError, CheckpointError, ConfigError, RunDirError, UsageError
 from .history import History
-from .models import IMAGE_MODELS, build_model
+from .models import IMAGE_MODELS, LANGUAGE_MODELS, build_model, check_vocabulary, hidden_sizes_of
+from .nets import perplexity
 from .number_format import plural
 from .optimizers import make_optimizer
 from .plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
-from .recipes import DEFAULT_DATASET, DEFAULT_MODEL, OptionError, TrainOptions, new_run_config, resume_config
+from .recipes import OptionError, TrainOptions, model_and_dataset, new_run_config, resume_config
 from .rundir import BEST, RunDir
 from .threads import set_threads
 from .training import Trainer, evaluate, make_schedule, split_validation
+from .training.language_model import LanguageModelTrainer
 
 RUNS_ROOT = "runs"
 
@@ -42,7 +48,8 @@ class TrainResult:
     """What a run produced: the trained network, its whole history and the test-set figures.
 
     ``test_accuracy``/``test_loss`` are None when nothing was trained (the run already had its
-    epochs). ``epochs_trained`` counts this call's epochs, ``seconds`` their time.
+    epochs); a language model has ``test_perplexity`` (``exp(test_loss)``) and no accuracy.
+    ``epochs_trained`` counts this call's epochs, ``seconds`` their time.
     """
 
     net: Any
@@ -55,10 +62,12 @@ class TrainResult:
     seconds: float = 0.0
     best_epoch: int | None = None
     figures: list[Path] = field(default_factory=list)
+    test_perplexity: float | None = None
 
     def summary(self) -> dict[str, Any]:
         """The JSON line ``chainrule train -v 0`` prints."""
-        return {"test_acc": self.test_accuracy, "test_loss": self.test_loss, "epochs": len(self.history),
+        measured = {"test_ppl": self.test_perplexity} if self.test_perplexity is not None else {"test_acc": self.test_accuracy}
+        return {**measured, "test_loss": self.test_loss, "epochs": len(self.history),
                 "seconds": self.seconds, "best_epoch": self.best_epoch}
 
 
@@ -79,7 +88,8 @@ def train(
     runs_root: str | os.PathLike[str] = RUNS_ROOT,
     **options: Any,
 ) -> TrainResult:
-    """Train a network on MNIST or Fashion-MNIST into a run directory, as ``chainrule train`` does.
+    """Train a network on MNIST or Fashion-MNIST, or a language model on PTB, into a run directory,
+    as ``chainrule train`` does.
 
     ``model`` and ``options`` are :class:`~chainrule.recipes.TrainOptions` (``dataset``,
     ``hidden_sizes``, ``optimizer``, ``lr``, ``epochs``, ``batch_size``, ``seed``, ...); what is
@@ -129,12 +139,15 @@ def _checked_options(model: str | None, options: dict[str, Any], verbose: int, d
     run_options = TrainOptions(model=model, **options)
     if sync_batchnorm and not distributed:
         raise OptionError("{sync_batchnorm} applies to {distributed} training", "sync_batchnorm", "distributed")
+    if distributed and run_options.model in LANGUAGE_MODELS:
+        raise OptionError(f"{{distributed}} training applies to the image models, not {{model}} {run_options.model}",
+                          "distributed", "model")
     return run_options
 
 
 def _open_run(options: TrainOptions, resume: Any, output_dir: Any, runs_root: Any, verbose: int) -> RunDir:
     """Lock the run directory before any data is loaded: a new one, or the one to resume."""
-    name = f"{options.dataset or DEFAULT_DATASET}-{options.model or DEFAULT_MODEL}"
+    name = "-".join(model_and_dataset(options)[::-1])
     if not resume:
         config = new_run_config(options)
         _check_sizes_before_data(config)
@@ -154,8 +167,15 @@ def _open_run(options: TrainOptions, resume: Any, output_dir: Any, runs_root: An
 
 
 def _check_sizes_before_data(config: dict[str, Any]) -> None:
-    """With ``limit`` the sample count is known before loading: refuse a split that leaves nothing."""
+    """With ``limit`` the sample count is known before loading: refuse a split that leaves nothing,
+    or a corpus that holds no window."""
     settings = config["training"]
+    if config["model"] in LANGUAGE_MODELS:
+        needed = settings["batch_size"] * settings["time_size"] + 1
+        if settings.get("limit") and settings["limit"] < needed:
+            raise OptionError(f"{{limit}} {settings['limit']} words hold no window of {{batch_size}} {settings['batch_size']} "
+                              f"streams x {settings['time_size']} words: give at least {needed}", "limit", "batch_size")
+        return
     if settings.get("limit"):
         split_validation(range(settings["limit"]), range(settings["limit"]), settings.get("validation_split", 0.0))
 
@@ -171,6 +191,10 @@ def _train(
     if communicator is not None:
         config = broadcast_from_root(communicator, config)
     settings = config["training"]
+    if config["model"] in LANGUAGE_MODELS:
+        if communicator is not None:
+            raise OptionError(f"{{distributed}} training applies to the image models, not {config['model']}", "distributed")
+        return _train_language_model(config, run, data_dir, download, verify, backend, verbose, plots)
     net = build_model(config, rng=settings["seed"], backend=backend)
     optimizer = make_optimizer(settings["optimizer"], settings["lr"], weight_decay=settings.get("weight_decay", 0.0))
     settings["lr"] = optimizer.lr
@@ -214,6 +238,56 @@ def _train(
         epochs = len(result.history)
         best = f"; best validation loss at epoch {result.best_epoch} ({BEST})" if result.best_epoch else ""
         print(f"test accuracy {100 * result.test_accuracy:.2f}% after {plural(epochs, 'epoch')} "
+              f"({result.seconds:.1f} s this session); saved to {run.path}{best}")
+    if plots:
+        result.figures = _write_figures(run.path, result.history, config, verbose)
+    return result
+
+
+def _train_language_model(
+    config: dict[str, Any], run: RunDir, data_dir: Any, download: bool, verify: bool, backend: str, verbose: int,
+    plots: bool,
+) -> TrainResult:
+    """Train a language model on its corpus: the validation text after every epoch, the test text at the end."""
+    settings = config["training"]
+    corpus = load_corpus(config["dataset"], data_dir=data_dir, download=download, verify=verify, progress=verbose > 0)
+    vocab_size = len(corpus.word_to_id)
+    if config["vocab_size"] is None:  # a new run: the vocabulary is the data's
+        config["vocab_size"] = vocab_size
+    check_vocabulary(config, corpus.word_to_id, f"the run in {run.path}")
+    net = build_model(config, rng=settings["seed"], backend=backend)
+    optimizer = make_optimizer(settings["optimizer"], settings["lr"], weight_decay=settings.get("weight_decay", 0.0))
+    settings["lr"] = optimizer.lr
+    history = run.restore(net, optimizer)
+    done = len(history)
+    result = TrainResult(net, history, config, run.path, best_epoch=(run.best or {}).get("epoch"))
+    if done and done >= settings["epochs"]:
+        if verbose:
+            print(f"{run.path} already has {plural(done, 'epoch')}; ask for more with epochs (--epochs)", file=sys.stderr)
+        return result
+    train_corpus = corpus.train[: settings["limit"]] if settings.get("limit") else corpus.train
+    trainer = LanguageModelTrainer(
+        net, optimizer, epochs=settings["epochs"], batch_size=settings["batch_size"], time_size=settings["time_size"],
+        max_grad=settings["max_grad"], seed=settings["seed"], plateau_decay=settings.get("plateau_decay"),
+        lr_schedule=make_schedule(settings["schedule"], settings["lr"], settings["epochs"]), verbose=verbose,
+    )
+    if verbose:
+        action = f"resuming at epoch {done + 1}" if done else "training"
+        print(f"{action}: {config['model']} (vocabulary {vocab_size}, hidden {config['hidden_size']}) on "
+              f"{config['dataset']} ({len(train_corpus)} train / {len(corpus.val)} validation / {len(corpus.test)} test "
+              f"words) from {data_location(config['dataset'], data_dir)}, {settings['optimizer']} lr {settings['lr']:g}, "
+              f"windows {settings['batch_size']} x {settings['time_size']}, clip {settings['max_grad']:g}, "
+              f"{config['dtype']}, run directory {run.path}", flush=True)
+    started = time.perf_counter()
+    result.history = trainer.fit(train_corpus, validation_corpus=corpus.val, history=history, run_dir=run)
+    result.seconds = time.perf_counter() - started
+    result.epochs_trained = len(result.history) - done
+    result.test_perplexity = perplexity(net, corpus.test, trainer.eval_batch_size, trainer.time_size)
+    result.test_loss = math.log(result.test_perplexity)
+    result.best_epoch = run.best.get("epoch") if run.best else None
+    if verbose:
+        best = f"; best validation perplexity at epoch {result.best_epoch} ({BEST})" if result.best_epoch else ""
+        print(f"test perplexity {result.test_perplexity:.2f} after {plural(len(result.history), 'epoch')} "
               f"({result.seconds:.1f} s this session); saved to {run.path}{best}")
     if plots:
         result.figures = _write_figures(run.path, result.history, config, verbose)
@@ -272,10 +346,10 @@ def _write_figures(run_dir: Path, history: History, config: dict[str, Any], verb
         if verbose:
             print(f"plots skipped: {INSTALL_HINT}", file=sys.stderr)
         return []
-    title = f"{config['model']} {config['hidden_sizes']} on {config['dataset']}"
+    title = f"{config['model']} {hidden_sizes_of(config)} on {config['dataset']}"
     path = run_dir / "learning_curve.png"
     try:
-        plot_learning_curve(history, path, title=title)
+        plot_learning_curve(history, path, title=title, perplexity=config["model"] in LANGUAGE_MODELS)
     except OSError as error:
         raise RunDirError(f"cannot write {path}: {error.strerror or error}; the checkpoints are saved") from None
     if verbose:

@@ -43,9 +43,13 @@ def new_figure(width: float, height: float, **options: Any) -> Any:
     return figure
 
 
-def plot_learning_curve(history: Any, path: str | os.PathLike, title: str = "") -> Any:
+def plot_learning_curve(history: Any, path: str | os.PathLike, title: str = "", *, perplexity: bool = False) -> Any:
     """Loss (left) and accuracy (right) per epoch: train, and validation and test where measured;
-    the epoch kept in best.npz circled. Returns the figure (saved to ``path``)."""
+    the epoch kept in best.npz circled. Returns the figure (saved to ``path``).
+
+    ``perplexity``: a language model's run, drawn as one panel of perplexity (``exp`` of the loss)."""
+    if perplexity:
+        return _plot_perplexity(history, path, title)
     figure = new_figure(10, 4, dpi=100, layout="constrained")
     loss_ax, acc_ax = figure.subplots(1, 2)
     epochs = history.epoch
@@ -70,6 +74,30 @@ def plot_learning_curve(history: Any, path: str | os.PathLike, title: str = "") 
         ax.legend()
         if len(epochs) <= 20:
             ax.set_xticks(epochs)
+    if title:
+        figure.suptitle(title)
+    figure.savefig(path)
+    return figure
+
+
+def _plot_perplexity(history: Any, path: str | os.PathLike, title: str) -> Any:
+    figure = new_figure(6, 4, dpi=100, layout="constrained")
+    ax = figure.subplots()
+    epochs = history.epoch
+    with np.errstate(over="ignore"):
+        for name, marker, label in (("train", "o-", "train"), ("val", "s-", "validation"), ("test", "^-", "test")):
+            loss = np.asarray(getattr(history, f"{name}_loss"), dtype=float)
+            if not np.all(np.isnan(loss)):
+                ax.plot(epochs, np.exp(loss), marker, label=label)
+        if not np.all(np.isnan(history.val_loss)):
+            best = int(np.nanargmin(history.val_loss))
+            ax.plot(epochs[best], np.exp(history.val_loss[best]), "o", markersize=14, markerfacecolor="none",
+                    color="black", label=f"best.npz (epoch {epochs[best]})")
+    ax.set(xlabel="epoch", ylabel="perplexity (exp of the cross-entropy)", title="perplexity")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if len(epochs) <= 20:
+        ax.set_xticks(epochs)
     if title:
         figure.suptitle(title)
     figure.savefig(path)

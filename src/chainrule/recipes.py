@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from .checks import is_integer
 from .errors import ConfigError, ConfigTypeError
-from .models import MODELS, model_config
+from .models import LANGUAGE_MODELS, MODELS, hidden_sizes_of, model_config
 from .number_format import plural
 from .optimizers import OPTIMIZERS
 from .training.schedules import SCHEDULES, make_schedule
@@ -33,18 +33,31 @@ RECIPES: dict[str, dict[str, Any]] = {
     # (0.0335 against 0.0361). `epochs=10, lr=0.001` is the slower, 0.1-point-better recipe.
     "cnn": {"optimizer": "adam", "lr": 0.002, "batch_size": 100, "epochs": 5, "schedule": "cosine", "weight_decay": 3e-4},
     "deep-cnn": {"optimizer": "adam", "lr": 0.001, "batch_size": 100, "epochs": 10, "schedule": "cosine", "weight_decay": 0.0},
+    # The second book's ch06/train_rnnlm.py: batches of 20 streams, windows of 35 words (truncated
+    # BPTT), gradients clipped to a global norm of 0.25, plain SGD at 20.
+    "rnnlm": {"optimizer": "sgd", "lr": 20.0, "batch_size": 20, "epochs": 4, "schedule": "constant", "weight_decay": 0.0,
+              "time_size": 35, "max_grad": 0.25},
+    # ch06/train_better_rnnlm.py: the same, 40 epochs, the rate divided by 4 after every epoch
+    # whose validation perplexity is no better than the best so far (plateau_decay).
+    "better-rnnlm": {"optimizer": "sgd", "lr": 20.0, "batch_size": 20, "epochs": 40, "schedule": "constant",
+                     "weight_decay": 0.0, "time_size": 35, "max_grad": 0.25, "plateau_decay": 0.25},
 }
 DEFAULT_MODEL = "mlp"
 DEFAULT_DATASET = "mnist"
-DATASETS = ("mnist", "fashion-mnist")
+DATASETS = ("mnist", "fashion-mnist", "ptb")
+# Text corpora: only the language models train on them, and they train on nothing else.
+LANGUAGE_DATASETS = ("ptb",)
 # Keras' validation_split: the last 10% of the training samples pick the best epoch (best.npz).
 DEFAULT_VALIDATION_SPLIT = 0.1
 # Filled in only for a new run: on resume, an option given (even with this value) is compared
 # with the run's value rather than ignored.
 NEW_RUN_DEFAULTS: dict[str, Any] = {"seed": 0, "dtype": "float32", "validation_split": DEFAULT_VALIDATION_SPLIT}
 # Options that only some models have; anything else is refused rather than silently ignored.
-MODEL_OPTIONS: dict[str, tuple[str, ...]] = {"activation": ("mlp",), "batchnorm": ("mlp",), "dropout": ("mlp", "deep-cnn")}
-SINGLE_HIDDEN = ("two-layer", "cnn", "deep-cnn")
+MODEL_OPTIONS: dict[str, tuple[str, ...]] = {
+    "activation": ("mlp",), "batchnorm": ("mlp",), "dropout": ("mlp", "deep-cnn", "better-rnnlm"),
+    "weight_init": ("two-layer", "mlp", "cnn", "deep-cnn"),  # the language models keep the book's initialisation
+}
+SINGLE_HIDDEN = ("two-layer", "cnn", "deep-cnn", *LANGUAGE_MODELS)
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 WEIGHT_INITS = ("he", "xavier", "relu", "sigmoid", "tanh")
 MAX_COUNT = 2**31 - 1  # counts above a C int are a typo, never a wish
@@ -58,8 +71,9 @@ class TrainOptions:
     Model: ``model`` (:data:`~chainrule.models.MODELS`), ``hidden_sizes``, ``activation``,
     ``weight_init`` ("he", "xavier" or a standard deviation), ``dropout``, ``batchnorm``,
     ``weight_decay`` (L2 λ on weights, not biases), ``dtype``. Training: ``optimizer``, ``lr``,
-    ``schedule``, ``epochs``, ``batch_size``, ``seed``, ``limit`` (first N training samples),
-    ``validation_split``. Data: ``dataset``.
+    ``schedule``, ``epochs``, ``batch_size``, ``seed``, ``limit`` (first N training samples; the
+    first N words of a corpus), ``validation_split``. Data: ``dataset`` (``"ptb"`` with the
+    language models ``rnnlm`` and ``better-rnnlm`` only, which default to it).
     """
 
     model: str | None = None
@@ -118,13 +132,29 @@ class TrainOptions:
             raise ConfigTypeError(f"train: batchnorm must be True or False, got {self.batchnorm!r}")
 
     def check_model(self, model: str) -> None:
-        """Refuse options that ``model`` does not have (they would be silently ignored)."""
+        """Refuse options that ``model`` does not have (they would be silently ignored), and a
+        dataset it cannot read."""
+        dataset = self.dataset or default_dataset(model)
+        if model in LANGUAGE_MODELS and dataset not in LANGUAGE_DATASETS:
+            raise OptionError(f"{{model}} {model} is a language model: it trains on a text corpus ({{dataset}} "
+                              f"{' or '.join(LANGUAGE_DATASETS)}), got {{dataset}} {dataset}", "model", "dataset")
+        if dataset in LANGUAGE_DATASETS and model not in LANGUAGE_MODELS:
+            raise OptionError(f"{{dataset}} {dataset} is a text corpus: train a language model on it ({{model}} "
+                              f"{' or '.join(LANGUAGE_MODELS)}), got {{model}} {model}", "dataset", "model")
+        if model in LANGUAGE_MODELS and self.validation_split is not None:
+            raise OptionError(f"{{validation_split}} does not apply to {{model}} {model}: {dataset} has a validation "
+                              "text of its own, measured after every epoch", "validation_split", "model")
         for name, models in MODEL_OPTIONS.items():
             if getattr(self, name) not in (None, False) and model not in models:
-                raise OptionError(f"{{{name}}} applies to {{model}} {' or '.join(models)}, not {model}", name, "model")
+                raise OptionError(f"{{{name}}} applies to {{model}} {_either(models)}, not {model}", name, "model")
         if self.hidden_sizes and len(self.hidden_sizes) > 1 and model in SINGLE_HIDDEN:
             raise OptionError(f"{{model}} {model} has one hidden layer; got {{hidden_sizes}} {_text(self.hidden_sizes)}",
                               "hidden_sizes", "model")
+
+
+def _either(names: tuple[str, ...]) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    return " or ".join(filter(None, (", ".join(names[:-1]), names[-1])))
 
 
 def _check_count(name: str, value: Any, minimum: int, maximum: int) -> None:
@@ -145,9 +175,25 @@ def _check_number(name: str, value: Any, ok: Callable[[float], bool], expected: 
         raise ConfigError(f"train: {name} must be {expected}, got {value!r}")
 
 
+def default_dataset(model: str | None) -> str:
+    """The dataset a model trains on when none is named: PTB for a language model, else MNIST."""
+    return LANGUAGE_DATASETS[0] if model in LANGUAGE_MODELS else DEFAULT_DATASET
+
+
+def default_model(dataset: str | None) -> str:
+    """The model trained when none is named: the book's ``rnnlm`` on a corpus, else the MLP."""
+    return LANGUAGE_MODELS[0] if dataset in LANGUAGE_DATASETS else DEFAULT_MODEL
+
+
+def model_and_dataset(options: TrainOptions) -> tuple[str, str]:
+    """The model and the dataset of a new run: those given, each defaulting by the other."""
+    model = options.model or default_model(options.dataset)
+    return model, options.dataset or default_dataset(model)
+
+
 def recipe(options: TrainOptions) -> dict[str, Any]:
     """The model's recipe with every training option given put over it."""
-    model = options.model or DEFAULT_MODEL
+    model, _ = model_and_dataset(options)
     settings = dict(RECIPES[model])
     if options.optimizer and options.optimizer != settings["optimizer"]:
         settings["lr"] = None  # another optimizer starts from its own default rate
@@ -159,7 +205,7 @@ def recipe(options: TrainOptions) -> dict[str, Any]:
 
 def new_run_config(options: TrainOptions) -> dict[str, Any]:
     """The config of a new run: model sizes, dataset and training settings, defaults filled in."""
-    model = options.model or DEFAULT_MODEL
+    model, dataset = model_and_dataset(options)
     options.check_model(model)
     filled = {key: getattr(options, key) if getattr(options, key) is not None else default
               for key, default in NEW_RUN_DEFAULTS.items()}
@@ -167,9 +213,10 @@ def new_run_config(options: TrainOptions) -> dict[str, Any]:
         model, hidden_sizes=options.hidden_sizes, dtype=filled["dtype"], activation=options.activation,
         dropout_ratio=options.dropout, weight_init_std=options.weight_init, use_batchnorm=options.batchnorm or None,
     )
-    config["dataset"] = options.dataset or DEFAULT_DATASET
-    config["training"] = {**recipe(options), "seed": filled["seed"], "limit": options.limit,
-                          "validation_split": filled["validation_split"]}
+    config["dataset"] = dataset
+    config["training"] = {**recipe(options), "seed": filled["seed"], "limit": options.limit}
+    if model not in LANGUAGE_MODELS:  # a corpus comes with its own validation text
+        config["training"]["validation_split"] = filled["validation_split"]
     return config
 
 
@@ -177,7 +224,7 @@ def new_run_config(options: TrainOptions) -> dict[str, Any]:
 FIXED_ON_RESUME: dict[str, Callable[[dict[str, Any]], Any]] = {
     "model": lambda c: c["model"],
     "dataset": lambda c: c["dataset"],
-    "hidden_sizes": lambda c: c["hidden_sizes"],
+    "hidden_sizes": hidden_sizes_of,
     "activation": lambda c: c.get("activation"),
     "weight_init": lambda c: c.get("weight_init_std"),
     "dropout": lambda c: c.get("dropout_ratio"),

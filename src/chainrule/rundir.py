@@ -24,6 +24,7 @@ import json
 import math
 import os
 import shutil
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -115,9 +116,18 @@ class RunDir:
     def _lock(cls, target: Path, config: dict[str, Any]) -> "RunDir":
         lock_path = target / LOCK
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+            # O_NOFOLLOW: a .lock that is a symlink would have its target truncated and overwritten.
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
         except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise RunDirError(f"{lock_path} is a symbolic link; chainrule writes its pid only into a file of "
+                                  "its own (remove the link)") from None
             raise _io_error(error, f"cannot write in {target}") from None
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode) or status.st_nlink != 1:
+            os.close(fd)
+            raise RunDirError(f"{lock_path} is not a plain file of its own (a hard link or a special file); "
+                              "chainrule will not write into it (remove it)")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -133,9 +143,11 @@ class RunDir:
         return run
 
     def _remove_temporary_files(self) -> None:
-        """Delete what a write killed midway left behind (only ours: ``.<name>.<random>.tmp``)."""
+        """Delete what a write killed midway left behind: only ours, ``.<name>.<random>.chainrule.tmp``
+        (with ``--output-dir .`` this is the user's own folder)."""
         for leftover in self.path.glob(f".*{TEMP_SUFFIX}"):
-            leftover.unlink(missing_ok=True)
+            if leftover.is_file() and not leftover.is_symlink():
+                leftover.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Release the lock (the kernel also releases it if the process dies)."""

@@ -10,7 +10,10 @@ import argparse
 
 from ..gradient_cost import HEADER, format_cost_row, kink_note, plot_gradient_cost, sweep_gradient_cost
 from ..plots import require_matplotlib
-from .types import positive_int, seed, size_list
+from .types import file_with_suffix, positive_int, seed, size_list
+
+# The formats offered: PNG, SVG for the web, PDF for print (matplotlib would refuse .txt only after the sweep).
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def register_gradients(benchmarks: argparse._SubParsersAction) -> None:
@@ -37,7 +40,13 @@ def register_gradients(benchmarks: argparse._SubParsersAction) -> None:
         "--repeats", type=positive_int, default=20, help="backprop runs to take the fastest of (default: 20; it takes < 1 ms)"
     )
     parser.add_argument("--seed", type=seed, default=0, help="seed for the weights and the batch (default: 0)")
-    parser.add_argument("-o", "--output", metavar="FILE.png", help="also draw seconds against parameters, log-log")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=file_with_suffix(*PLOT_SUFFIXES),
+        metavar="FILE.png",
+        help="also draw seconds against parameters, log-log (.png, .svg or .pdf)",
+    )
     parser.set_defaults(func=run_gradients)
 
 

@@ -9,16 +9,16 @@ import argparse
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from ..data.catalog import SOURCES, load_dataset as load_named_dataset
+from ..data.catalog import CORPORA, SOURCES, Corpus, load_corpus, load_dataset as load_named_dataset
 from ..errors import DataDirError, UsageError
 from .types import existing_directory
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, *, dataset_help: str = "(default: mnist)") -> None:
     group = parser.add_argument_group("data")
-    group.add_argument("--dataset", choices=sorted(SOURCES), help=dataset_help)
+    group.add_argument("--dataset", choices=sorted([*SOURCES, *CORPORA]), help=dataset_help)
     group.add_argument("--data-dir", type=existing_directory,
-                       help="folder with the IDX files, used alone: no fallback, no download "
+                       help="folder with the dataset's files (IDX files; ptb.*.txt for ptb), used alone: no fallback, no download "
                        "(default: $CHAINRULE_DATA, then the user cache, then a download)")
     group.add_argument("--no-download", action="store_true", help="fail instead of downloading missing files")
     group.add_argument("--no-verify", action="store_true", help="skip the SHA-256 check of local files (for your own IDX files)")
@@ -33,6 +33,12 @@ def load_dataset(name: str, args: argparse.Namespace, *, flatten: bool, dtype: A
     """``((x_train, t_train), (x_test, t_test))`` of dataset ``name`` as the options ask."""
     with data_dir_errors_as_usage():
         return load_named_dataset(name, flatten=flatten, dtype=dtype, **data_arguments(args))
+
+
+def load_text_corpus(name: str, args: argparse.Namespace) -> Corpus:
+    """The texts and vocabulary of corpus ``name`` as the options ask."""
+    with data_dir_errors_as_usage():
+        return load_corpus(name, **data_arguments(args))
 
 
 @contextmanager

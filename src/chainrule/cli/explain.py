@@ -8,16 +8,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..explain import Explanation, apply_inputs
+from ..explain import Explanation, ThroughTimeExplanation, apply_inputs
 from ..explain.words import LANGUAGES
 from ..graph import EXAMPLES, Graph, format_trace, network_graph
 from ..graph.export import check_destination
 from ..errors import GraphError, UsageError
 from ..nets import TwoLayerNet
 from .datasets import add_data_arguments, load_dataset
+from ..explain.unrolled import MAX_STEPS, MIN_STEPS
 from .types import assignment, int_in_range, positive_int, seed
 
-MODELS = ["two-layer"]
+MODELS = ["two-layer", "rnn", "lstm"]
+THROUGH_TIME = ("rnn", "lstm")  # unrolled over --steps time steps
 
 EPILOG = """\
 examples:
@@ -26,6 +28,8 @@ examples:
   chainrule explain apple --input apple=150    the same page for 150 per apple
   chainrule explain apple-orange --serve       a local server: type new inputs, every gradient updates
   chainrule explain --model two-layer          TwoLayerNet on a batch of real MNIST digits
+  chainrule explain --model rnn                an RNN over 4 time steps: watch ∂L/∂h_t shrink going back
+  chainrule explain --model lstm --steps 6     an LSTM's gates, and its cell state carrying the gradient
 """
 
 
@@ -42,7 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("example", nargs="?", choices=sorted(EXAMPLES), help="a shopping graph from the textbook")
-    parser.add_argument("--model", choices=MODELS, help="explain a network's layers instead, on a batch of MNIST")
+    parser.add_argument(
+        "--model", choices=MODELS,
+        help="explain a network's layers instead: two-layer on a batch of MNIST; rnn or lstm unrolled in time",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="the page to write (default: NAME.html)")
     parser.add_argument(
         "--input", metavar="NAME=VALUE", type=assignment, action="append", default=[],
@@ -63,6 +70,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--random-batch", action="store_true",
         help="random features and labels instead of MNIST (the batch chainrule graph --model two-layer draws)",
     )
+    recurrent = parser.add_argument_group("--model rnn, --model lstm")
+    recurrent.add_argument(
+        "--steps", type=int_in_range(MIN_STEPS, MAX_STEPS, what=f"a number of time steps in {MIN_STEPS}..{MAX_STEPS}"),
+        help="time steps to unroll (default: 4); the weights and the sequence come from --seed",
+    )
     add_data_arguments(parser)
     parser.set_defaults(func=run, parser=parser)
 
@@ -70,7 +82,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _check(args: argparse.Namespace) -> None:
     if (args.example is None) == (args.model is None):
         both = "not both" if args.example else "one of them"
-        args.parser.error(f"give an example ({', '.join(sorted(EXAMPLES))}) or --model two-layer, {both}")
+        args.parser.error(f"give an example ({', '.join(sorted(EXAMPLES))}) or --model {'/'.join(MODELS)}, {both}")
+    if args.steps is not None and args.model not in THROUGH_TIME:
+        args.parser.error("--steps unrolls --model rnn or --model lstm in time")
+    if args.model in THROUGH_TIME and args.trace:
+        args.parser.error(f"--trace prints a graph's chain rule; --model {args.model} prints its gradient norms by time step")
+    if args.model in THROUGH_TIME and args.serve:
+        args.parser.error(f"--model {args.model} is a fixed page (its inputs are a sequence of arrays): not with --serve")
+    if args.model in THROUGH_TIME and args.random_batch:
+        args.parser.error(f"--random-batch draws TwoLayerNet's batch; --model {args.model} draws its sequence from --seed")
     if args.model and args.input:
         args.parser.error("--input sets a shopping graph's inputs; a network's inputs are a batch of data")
     if args.exact and (args.model or args.serve):
@@ -89,9 +109,13 @@ def page_path(args: argparse.Namespace) -> Path:
     return Path(args.output or f"{args.example or args.model}.html")
 
 
+def dataset_name(args: argparse.Namespace) -> str:
+    return args.dataset or "mnist"  # --dataset has no default value: "(default: mnist)"
+
+
 def mnist_batch(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     """``--batch-size`` training images chosen with ``--seed``: real digits, the same ones every time."""
-    (x_train, t_train), _ = load_dataset(args.dataset, args, flatten=True, dtype=np.float64)
+    (x_train, t_train), _ = load_dataset(dataset_name(args), args, flatten=True, dtype=np.float64)
     index = np.sort(np.random.default_rng(args.seed).choice(len(x_train), size=args.batch_size, replace=False))
     return x_train[index], t_train[index]
 
@@ -111,13 +135,19 @@ def build(args: argparse.Namespace) -> Graph:
     x, t = mnist_batch(args)
     net = TwoLayerNet(x.shape[1], args.hidden_size, 10, rng=args.seed)
     graph = network_graph(net, x, t)
-    graph.name = f"TwoLayerNet on {args.batch_size} {args.dataset} images"
+    graph.name = f"TwoLayerNet on {args.batch_size} {dataset_name(args)} images"
     return graph
 
 
 def run(args: argparse.Namespace) -> int:
     _check(args)
     name = args.example or args.model
+    if args.model in THROUGH_TIME:
+        explanation = ThroughTimeExplanation(args.model, steps=args.steps or 4, seed=args.seed, language=args.lang)
+        path = explanation.save(page_path(args))
+        print(f"wrote {path}: open it in a browser (one file, no server needed)")
+        print(explanation.norms_text())
+        return 0
     graph = build(args)
     explanation = Explanation(graph, language=args.lang, serve_command=f"chainrule explain {name} --serve")
     if args.trace:

@@ -13,16 +13,28 @@ traceback.
 
 from __future__ import annotations
 
+import sys
+
+if __name__ == "__main__":  # `python -m chainrule.cli.main`: Ctrl-C answered before the imports below too
+
+    def _load_command():
+        from chainrule.cli.main import main  # this file again, under its own name, inside the guard
+
+        return main
+
+    from chainrule.cli.interrupts import run_guarded
+
+    sys.exit(run_guarded(_load_command))
+
 import argparse
 import os
-import sys
 from importlib import import_module
 from typing import NoReturn, Sequence
 
 from .. import __version__
 from ..errors import ChainruleError, UsageError
 
-COMMANDS = ["train", "evaluate", "demo", "graph", "explain", "gradcheck", "bench", "book"]
+COMMANDS = ["train", "evaluate", "generate", "demo", "graph", "explain", "gradcheck", "bench", "book", "export", "import_onnx"]
 
 DESCRIPTION = """\
 chainrule: neural networks as the error backpropagation method explains them.
@@ -31,6 +43,7 @@ Every operation is a layer with forward and backward; training is the chain rule
 examples:
   chainrule train                 train an MLP on MNIST (downloads the data if needed)
   chainrule evaluate runs/mnist-mlp
+  chainrule generate runs/ptb-rnnlm --start "the meaning of life is"   text from a trained language model
   chainrule demo apple-orange     forward total and every gradient of the shopping graph
   chainrule graph apple-orange --trace   the chain rule step by step; writes apple-orange.svg
   chainrule explain apple-orange  an interactive page: watch the forward and backward pass
@@ -158,7 +171,3 @@ def _discard_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):  # stdout is no real file (captured in a test): nothing to silence
         pass
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -41,6 +41,10 @@ examples:
   chainrule evaluate runs/mnist-mlp                 accuracy and confusion matrix of a saved run
   chainrule evaluate runs/mnist-mlp --checkpoint best   the same for its best validation epoch
   mpiexec -n 4 chainrule train --distributed        data-parallel on 4 processes (the mpi extra; docs/distributed.md)
+  chainrule train --model rnnlm                     the second book's LSTM language model on PTB (4 epochs, minutes each)
+  chainrule train --model rnnlm --limit 100000 --epochs 1   a quick trial on the first 100,000 words
+  chainrule evaluate runs/ptb-rnnlm                 its test perplexity
+  chainrule generate runs/ptb-rnnlm --start "the meaning of life is"   text sampled from it
 
 From Python, chainrule.train(model="cnn", epochs=5) does the same and returns the network, its
 history and the test accuracy.
@@ -60,7 +64,7 @@ validation_fraction = float_in_range(0.0, 1.0, what="a fraction in [0, 1) such a
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
-        help="train a network on MNIST or Fashion-MNIST",
+        help="train a network on MNIST or Fashion-MNIST, or a language model on PTB",
         description="Train a network with mini-batch gradient descent (forward, backward by the chain "
         "rule, optimizer update), evaluating on a validation split after every epoch and on the test set "
         "at the end. Writes the last and the best checkpoint, metrics (JSON, CSV) and a learning-curve PNG "
@@ -70,12 +74,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     model = parser.add_argument_group("model")
     model.add_argument("--model", choices=MODELS, help=f"network (default: {DEFAULT_MODEL}; with --resume: the run's)")
-    model.add_argument("--hidden-sizes", type=size_list, metavar="N,N,...", help="hidden layer sizes (default: 50 for two-layer, 512,256 for mlp)")
+    model.add_argument("--hidden-sizes", type=size_list, metavar="N,N,...", help="hidden layer sizes (default: 50 for two-layer, "
+                       "512,256 for mlp; the LSTM's and the word vectors' size for rnnlm (100) and better-rnnlm (650))")
     model.add_argument("--activation", choices=["relu", "sigmoid", "tanh"], help="mlp activation (default: relu)")
     model.add_argument("--weight-init", metavar="he|xavier|STD", type=_weight_init,
                        help="initial weight scale: he (ReLU), xavier (sigmoid/tanh) or a standard deviation "
                        "(default: by activation for mlp and cnn, 0.01 for two-layer as in the book)")
-    model.add_argument("--dropout", type=probability, metavar="RATIO", help="mlp: dropout after each hidden layer (deep-cnn: default 0.5)")
+    model.add_argument("--dropout", type=probability, metavar="RATIO", help="mlp: dropout after each hidden layer (deep-cnn, better-rnnlm: default 0.5)")
     model.add_argument("--batchnorm", action="store_true", help="mlp: batch normalisation before each hidden activation")
     model.add_argument("--weight-decay", type=non_negative_float,
                        help="L2 weight decay λ: the optimizer adds λ·W to the gradient of every weight "
@@ -86,18 +91,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--lr", type=positive_float, help="learning rate (the optimizer's own default when the recipe's optimizer is replaced)")
     fit.add_argument("--schedule", choices=sorted(SCHEDULES), help="learning-rate schedule over the epochs")
     fit.add_argument("--epochs", type=positive_int, help="total number of epochs (with --resume: how far to continue)")
-    fit.add_argument("--batch-size", type=positive_int, help="samples per mini-batch")
+    fit.add_argument("--batch-size", type=positive_int, help="samples per mini-batch (a language model: streams read side by side)")
     fit.add_argument("--seed", type=seed, help="seed for weights, shuffling and dropout; same seed, same weights (default: 0)")
-    fit.add_argument("--limit", type=positive_int, metavar="N", help="train on the first N training samples only (quick trials)")
+    fit.add_argument("--limit", type=positive_int, metavar="N", help="train on the first N training samples (words of a corpus) only (quick trials)")
     fit.add_argument("--validation-split", type=validation_fraction, metavar="FRACTION",
-                     help="hold out this last fraction of the training samples to pick the best epoch (best.npz); "
+                     help="image datasets: hold out this last fraction of the training samples to pick the best epoch (best.npz); "
                      f"the test set is only for the final report; 0 keeps no best checkpoint (default: {DEFAULT_VALIDATION_SPLIT})")
     fit.add_argument("--backend", type=available_backend, choices=["numpy", "cupy", "auto"], default="numpy", help="array backend: cupy runs on an NVIDIA GPU (default: numpy)")
     fit.add_argument("--threads", type=positive_int, metavar="N",
                      help="CPU threads for the matrix products (BLAS) (default: all cores; on a busy machine 1 is "
                           "often fastest)")
     fit.add_argument("-v", "--verbose", type=int, choices=[0, 1, 2], default=1, help="0 quiet, 1 progress bars, 2 one line per epoch (default: 1)")
-    add_data_arguments(parser)
+    add_data_arguments(parser, dataset_help="(default: mnist; ptb for rnnlm and better-rnnlm, which train on it alone)")
     out = parser.add_argument_group("output")
     out.add_argument("--output-dir", type=Path, help="run directory, new or without a checkpoint yet "
                      "(default: runs/DATASET-MODEL, numbered if taken)")
@@ -160,6 +165,6 @@ def run(args: argparse.Namespace) -> int:
             )
     except OptionError as error:
         raise UsageError(error.naming(flag)) from None
-    if args.verbose == 0 and result.test_accuracy is not None and result.run_dir is not None:
+    if args.verbose == 0 and result.test_loss is not None and result.run_dir is not None:
         print(json.dumps(result.summary()))
     return 0

@@ -12,6 +12,7 @@ exit 2) before any data is loaded or any file is written. Use them for every new
   (weight decay), :func:`probability` in [0, 1) (dropout); all finite.
 - :func:`size_list`: ``512,256``, each a positive count.
 - :func:`existing_directory`: a folder that exists (``--data-dir``).
+- :func:`file_with_suffix`: an output file whose suffix picks a format (``-o cost.png``).
 - :func:`available_backend`: ``numpy``, ``auto``, or ``cupy`` only where CuPy sees a GPU.
 
 For another range, :func:`int_in_range` and :func:`float_in_range` build one in a line.
@@ -88,6 +89,21 @@ def existing_directory(text: str) -> Path:
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"expected a folder, but {text!r} is a file, not a folder")
     return path
+
+
+def file_with_suffix(*suffixes: str) -> Callable[[str], Path]:
+    """A ``type=`` for an output file whose suffix (one of ``suffixes``) picks the format: a typo
+    such as ``out.txt`` is refused before the work, not by the writer after it."""
+    formats = ", ".join(suffixes)
+
+    def parse(text: str) -> Path:
+        path = Path(text).expanduser()
+        if path.suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(f"the suffix picks the format, one of {formats}; got {text!r}")
+        return path
+
+    parse.__name__ = f"file_with_suffix({formats})"
+    return parse
 
 
 def available_backend(text: str) -> str:

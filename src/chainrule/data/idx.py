@@ -2,7 +2,9 @@
 
 Layout: two zero bytes, a dtype code, the number of dimensions, one big-endian uint32 per
 dimension, then the data in C order, big-endian. Files are usually gzip-compressed; we tell by
-the gzip magic bytes rather than the name, since people rename and decompress files.
+the gzip magic bytes rather than the name, since people rename and decompress files. A gzip
+file is decompressed as a stream that stops where the header says the data ends: a gzip bomb
+(gigabytes of zeros after a small header) costs one byte past the data, not its full size.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from ..errors import DataError, DTypeError, ShapeError
 
 GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20
 
 # IDX dtype code -> (big-endian dtype as stored, name used in messages).
 _DTYPES: dict[int, tuple[np.dtype, str]] = {
@@ -39,20 +42,72 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            if handle.read(2) != GZIP_MAGIC:
+                handle.seek(0)
+                return decode_idx(handle.read(), name=str(path))
+            handle.seek(0)
+            try:
+                with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
+                    return _read_gzip_idx(stream, str(path))
+            except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+                reason = str(exc) or type(exc).__name__
+                raise DataError(f"{path}: corrupt gzip stream ({reason})") from exc
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    if raw.startswith(GZIP_MAGIC):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
-            reason = str(exc) or type(exc).__name__
-            raise DataError(f"{path}: corrupt gzip stream ({reason})") from exc
-    return decode_idx(raw, name=str(path))
+
+
+def _read_gzip_idx(stream: gzip.GzipFile, name: str) -> np.ndarray:
+    """Decompress the header, then exactly the data it declares, then one byte to be sure the
+    stream ends there (reading the end also checks the gzip CRC)."""
+    header = _read_up_to(stream, 4)
+    if len(header) == 4:
+        header += _read_up_to(stream, 4 * header[3])
+    dims, dtype, _ = _parse_header(header, name, complete=False)
+    expected = math.prod(dims) * dtype.itemsize
+    data = _read_up_to(stream, expected)
+    if len(data) == expected and stream.read(1):
+        raise DataError(
+            f"{name}: trailing bytes after the data: header says {'x'.join(map(str, dims))} "
+            f"{_DTYPES[header[2]][1]} = {expected} bytes of data, found more"
+        )
+    return decode_idx(header + data, name=name)
+
+
+def _read_up_to(stream: gzip.GzipFile, size: int) -> bytes:
+    """``size`` bytes, or fewer where the stream ends; allocates only what really arrives."""
+    parts = []
+    while size > 0:
+        part = stream.read(min(size, _CHUNK))
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
 
 
 def decode_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     """Decode the (uncompressed) bytes of an IDX file; ``name`` appears in error messages."""
+    dims, dtype, header_size = _parse_header(raw, name, complete=True)
+    dtype_name = _DTYPES[raw[2]][1]
+    data = np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(dims)
+    data = data.astype(dtype.newbyteorder("="))  # a writable, native-endian copy
+    if data.dtype.kind == "f":
+        # Found here, NaN is blamed on the file; found in training, it would be blamed on the
+        # learning rate.
+        finite = np.isfinite(data)
+        if not finite.all():
+            first = np.unravel_index(int(np.argmin(finite)), data.shape)
+            raise DataError(
+                f"{name}: {int(data.size - finite.sum())} NaN or infinite {dtype_name} values "
+                f"(the first at index {tuple(int(i) for i in first)}); expected finite numbers"
+            )
+    return data
+
+
+def _parse_header(raw: bytes, name: str, *, complete: bool) -> tuple[tuple[int, ...], np.dtype, int]:
+    """``(dims, stored dtype, header size)`` from the start of ``raw``; with ``complete``, ``raw`` is
+    the whole file and its length must be exactly what the header declares."""
     if len(raw) < 4:
         raise DataError(f"{name}: too short for an IDX header: {len(raw)} bytes, expected >= 4")
     if raw[0] != 0 or raw[1] != 0:
@@ -76,26 +131,14 @@ def decode_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     dtype, dtype_name = _DTYPES[code]
     expected = math.prod(dims) * dtype.itemsize
     found = len(raw) - header_size
-    if found != expected:
+    if complete and found != expected:
         problem = "truncated" if found < expected else "trailing bytes after the data"
         shape = "x".join(map(str, dims))
         raise DataError(
             f"{name}: {problem}: header says {shape} {dtype_name} = {expected} bytes of data, "
             f"found {found}"
         )
-    data = np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(dims)
-    data = data.astype(dtype.newbyteorder("="))  # a writable, native-endian copy
-    if data.dtype.kind == "f":
-        # Found here, NaN is blamed on the file; found in training, it would be blamed on the
-        # learning rate.
-        finite = np.isfinite(data)
-        if not finite.all():
-            first = np.unravel_index(int(np.argmin(finite)), data.shape)
-            raise DataError(
-                f"{name}: {int(data.size - finite.sum())} NaN or infinite {dtype_name} values "
-                f"(the first at index {tuple(int(i) for i in first)}); expected finite numbers"
-            )
-    return data
+    return dims, dtype, header_size
 
 
 def write_idx(

@@ -67,7 +67,7 @@ def gradient(grad: Any) -> Record | None:
     return {"norm": norm_text(grad), "shape": shape_text(grad)}
 
 
-def _figure(array: Any, caption: Record) -> Record | None:
+def heat_figure(array: Any, caption: Record) -> Record | None:
     """A heat map with its caption, or None for labels and non-finite data."""
     values = to_numpy(array)
     if not np.issubdtype(values.dtype, np.floating) or values.size < 2:
@@ -225,7 +225,7 @@ class _Steps:
             elif np.issubdtype(to_numpy(edge.value).dtype, np.floating):
                 shape = shape_text(edge.value)
                 rows.append({"kind": "input_array", "edge": edge.name, "shape": shape})
-                figures.append(_figure(edge.value, words("figure_value", name=edge.name, shape=shape)))
+                figures.append(heat_figure(edge.value, words("figure_value", name=edge.name, shape=shape)))
             else:
                 labels = to_numpy(edge.value).ravel()
                 shown = ", ".join(str(int(v)) for v in labels[:12]) + (", …" if labels.size > 12 else "")
@@ -240,7 +240,7 @@ class _Steps:
         figures = []
         if not is_scalar(output):
             rows.append({"kind": "array", "edge": node.output, "shape": shape_text(output), "norm": norm_text(output)})
-            figures.append(_figure(output, words("figure_value", name=node.output, shape=shape_text(output))))
+            figures.append(heat_figure(output, words("figure_value", name=node.output, shape=shape_text(output))))
         params = [{"name": label, "shape": shape_text(array)} for label, array, _ in _parameters(node)]
         if params:
             rows.append({"kind": "params", "node": node.name, "params": params})
@@ -261,7 +261,7 @@ class _Steps:
         figures = []
         if not is_scalar(target.grad):
             shape = shape_text(target.grad)
-            figures.append(_figure(target.grad, words("figure_grad", out=self.out, name=self.out, shape=shape)))
+            figures.append(heat_figure(target.grad, words("figure_grad", out=self.out, name=self.out, shape=shape)))
         seed_text = seed["value"] if "value" in seed else f"({seed['shape']})"
         return self._step(
             "seed",
@@ -304,11 +304,11 @@ class _Steps:
         figures = []
         if not is_scalar(node.upstream):
             shape = shape_text(node.upstream)
-            figures.append(_figure(node.upstream, words("figure_grad", out=out, name=node.output, shape=shape)))
+            figures.append(heat_figure(node.upstream, words("figure_grad", out=out, name=node.output, shape=shape)))
         for step in mine:
             if step.grad is not None and not is_scalar(step.grad):
                 shape = shape_text(step.grad)
-                figures.append(_figure(step.grad, words("figure_grad", out=out, name=step.input_name, shape=shape)))
+                figures.append(heat_figure(step.grad, words("figure_grad", out=out, name=step.input_name, shape=shape)))
         # a loss layer: a number comes in, an array goes out; its Jacobian, not one local derivative
         arrays = not is_scalar(node.upstream) or any(step.local is None and step.grad is not None for step in mine)
         grads = [(label, grad) for label, _, grad in _parameters(node) if grad is not None]
@@ -316,7 +316,7 @@ class _Steps:
             rows.append({"kind": "param_grads", "node": node.name,
                          "grads": [{"name": f"d{label}", "norm": norm_text(grad)} for label, grad in grads]})
             for label, grad in grads:
-                figures.append(_figure(grad, words("figure_grad", out=out, name=label, shape=shape_text(grad))))
+                figures.append(heat_figure(grad, words("figure_grad", out=out, name=label, shape=shape_text(grad))))
         for name in dict.fromkeys(node.inputs):  # values whose gradient sum this step completes
             edge = graph[name]
             parts = edge.grad_parts

@@ -55,7 +55,7 @@
       var data = { node: r.node, input: r.input };
       if (r.local === null) {  // arrays: the layer's backward applies its Jacobian
         return line("product array", data, head + ": " + span("upstream", gradText(r.upstream)) + " → " +
-                    span("grad", gradText(r.grad)) + " " + esc(r.grad.shape || ""));
+                    span("grad", gradText(r.grad)) + " " + esc(r.grad.shape || "") + why(r.why) + why(r.factor));
       }
       return line("product", data, head + " = " + span("upstream", gradText(r.upstream)) + " × " + span("local", r.local) +
                   " = " + span("grad", gradText(r.grad)) + why(r.why));
@@ -67,6 +67,36 @@
       return line("sum", { edge: r.edge }, esc(d(r.out, r.edge) + " = " + r.parts.join(" + ") + " = ") + span("grad", r.grad) + why(r.why));
     },
     heading: function (r) { return line("heading", {}, esc(say(r.words))); },
+    note: function (r) { return line("note", {}, esc(say(r.words))); },
+    gate: function (r) {  // an LSTM gate: its formula, what it does, and how open it is
+      return line("gate", { node: r.node, gate: r.gate }, esc(r.formula) + why(r.words) + " · " +
+                  span("stats", fill(word("gate_stats"), r)));
+    },
+    gate_grad: function (r) {
+      return line("gate-grad", { node: r.node, gate: r.gate }, span("lhs", "∂L/∂" + r.name) + " = " + esc(r.formula) + " → " +
+                  span("grad", fill(word("norm"), { norm: r.norm })) + why(r.words));
+    },
+    paths: function (r) {  // a value read along several paths: the parts of its gradient add
+      var parts = r.parts.map(function (p) {
+        return esc(p.formula) + " " + span("upstream", "(" + fill(word("norm"), { norm: p.norm }) + ")");
+      }).join(" + ");
+      return line("paths", { edge: r.edge }, span("lhs", d(r.out, r.edge)) + " = " + parts + " → " +
+                  span("grad", gradText(r.grad)) + why(r.why));
+    },
+    time_norms: function (r) {  // ‖∂L/∂h_t‖ by time step: one row of bars per series, filled as the backward pass goes
+      var rows = r.series.map(function (s) {
+        var top = Math.max.apply(null, s.norms.map(function (n) { return n || 0; }).concat([1e-300]));
+        var cells = s.norms.map(function (n, t) {
+          var height = n === null ? 0 : Math.max(100 * n / top, 2);
+          return '<td data-name="' + esc(s.names[t]) + '"><span class="bar" aria-hidden="true"><span class="fill" style="height: ' +
+                 height.toFixed(1) + '%"></span></span><span class="num">' + esc(s.texts[t] === null ? "·" : s.texts[t]) +
+                 '</span><span class="name">' + esc(s.names[t]) + "</span></td>";
+        }).join("");
+        return '<tr><th scope="col" colspan="' + s.norms.length + '">' + esc(s.label) + "</th></tr><tr>" + cells + "</tr>";
+      }).join("");
+      return '<div class="time-norms"><p class="heading">' + esc(say(r.words)) + '</p><div class="scroll"><table>' +
+             rows + "</table></div></div>";
+    },
     result: function (r) {
       var shape = r.grad && r.grad.shape ? " " + span("shape", r.grad.shape) : "";
       return line(r.parameter ? "result parameter" : "result", { edge: r.edge },
@@ -137,8 +167,9 @@
       var figure = document.createElement("figure");
       var img = document.createElement("img");
       img.src = f.src;
-      img.width = Math.max(f.width * 4, 60);
-      img.height = Math.max(f.height * 4, 16);
+      var small = f.width <= 16 && f.height <= 16;  // a few cells (an RNN's state): big enough to see each one
+      img.width = small ? f.width * 12 : Math.max(f.width * 4, 60);
+      img.height = small ? f.height * 12 : Math.max(f.height * 4, 16);
       var words = f.caption.map(say).join(" · ");
       img.alt = words;
       var caption = document.createElement("figcaption");

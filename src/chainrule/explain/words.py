@@ -145,6 +145,80 @@ WORDS: dict[str, dict[str, str]] = {
     "norm": {"en": "norm {norm}", "zh": "范数 {norm}"},
     "none": {"en": "none", "zh": "无"},
     "results_inputs": {"en": "With respect to the inputs:", "zh": "对输入的梯度："},
+    # a recurrent net unrolled in time (chainrule explain --model rnn / lstm)
+    "text_start_time": {
+        "en": "A sequence of {steps} inputs, one per time step, and the label the last step must predict. "
+        "Press Next (or →) to run the cells forward one time step at a time.",
+        "zh": "一个由 {steps} 个输入组成的序列（每个时间步一个），以及最后一步要预测的标签。"
+        "按“下一步”（或 →）逐个时间步进行正向传播。",
+    },
+    "shared_weights": {
+        "en": "Every time step uses the same weights: the {steps} {cell} cells of the picture are one layer, unrolled.",
+        "zh": "每个时间步使用同一组权重：图中的 {steps} 个 {cell} 单元是同一个层按时间展开。",
+    },
+    "gate_f": {"en": "forget gate: how much of c to keep", "zh": "遗忘门：保留多少 c"},
+    "gate_g": {"en": "candidate: what new to write into c", "zh": "候选值：向 c 写入的新信息"},
+    "gate_i": {"en": "input gate: how much of g to write", "zh": "输入门：写入多少 g"},
+    "gate_o": {"en": "output gate: how much of tanh(c) to show as h", "zh": "输出门：把多少 tanh(c) 作为 h 输出"},
+    "gate_stats": {"en": "mean {mean}, from {low} to {high}", "zh": "平均 {mean}，范围 {low} 至 {high}"},
+    "text_backward_rnn": {
+        "en": "Back through time step {t}: {node} receives ∂L/∂h_{t} and sends on ∂L/∂h_{prev}, the upstream "
+        "gradient times the cell's local Jacobian: first the tanh's slope (1 − h²), then Whᵀ.",
+        "zh": "反向经过时间步 {t}：{node} 收到 ∂L/∂h_{t}，向前传出 ∂L/∂h_{prev}，即上游梯度乘以该单元的局部雅可比矩阵："
+        "先乘 tanh 的斜率 (1 − h²)，再乘 Whᵀ。",
+    },
+    "text_backward_lstm": {
+        "en": "Back through time step {t}: {node} receives ∂L/∂h_{t} and ∂L/∂c_{t}; the gradient goes through "
+        "the gates f, g, i, o, and along the cell state it is only multiplied by the forget gate: ∂L/∂c_{prev}.",
+        "zh": "反向经过时间步 {t}：{node} 收到 ∂L/∂h_{t} 和 ∂L/∂c_{t}；梯度经过 f、g、i、o 各门，"
+        "而沿记忆单元 c 只乘以遗忘门：得到 ∂L/∂c_{prev}。",
+    },
+    "two_paths": {
+        "en": "{edge} reaches the loss along two paths, through {next} and through {hidden}: the gradients add",
+        "zh": "{edge} 经两条路径影响损失：经过 {next} 和经过 {hidden}，梯度相加",
+    },
+    "norm_factor": {"en": "the norm is multiplied by {factor}", "zh": "范数乘以 {factor}"},
+    "shares_add": {
+        "en": "dWx, dWh and db are complete now: each is the sum of the {steps} time steps' shares.",
+        "zh": "dWx、dWh 和 db 现已完整：每个都是 {steps} 个时间步各自贡献之和。",
+    },
+    "time_norms_heading": {
+        "en": "The gradient's norm at each time step (each bar relative to the largest of its row):",
+        "zh": "各时间步的梯度范数（条形长度相对于该行的最大值）：",
+    },
+    "time_vanish": {
+        "en": "The gradient vanishes: going back {steps} steps, the RNN's ‖∂L/∂h‖ fell from {last} to {first}, "
+        "×{ratio} in all, about ×{per_step} per step. Each step back multiplies it by the tanh's slope (1 − h²) "
+        "and by Whᵀ, and here that shrinks it, so the first inputs hardly change the weights.",
+        "zh": "梯度消失：往回 {steps} 步，RNN 的 ‖∂L/∂h‖ 从 {last} 降到 {first}，共乘以 {ratio}，"
+        "平均每步约乘以 {per_step}。每往回一步都要乘以 tanh 的斜率 (1 − h²) 和 Whᵀ，这里它们使梯度变小，"
+        "所以最早的输入几乎不影响权重的更新。",
+    },
+    "time_shrink": {
+        "en": "Going back {steps} steps, the RNN's ‖∂L/∂h‖ fell from {last} to {first} (×{ratio}, about ×{per_step} "
+        "per step): it shrinks, though over so few steps it has not vanished yet.",
+        "zh": "往回 {steps} 步，RNN 的 ‖∂L/∂h‖ 从 {last} 降到 {first}（乘以 {ratio}，平均每步约 {per_step}）："
+        "梯度在变小，只是步数太少，尚未消失。",
+    },
+    "time_grow": {
+        "en": "Going back {steps} steps, the RNN's ‖∂L/∂h‖ went from {last} to {first} (×{ratio}): here it did not "
+        "shrink. With larger weights Whᵀ stretches more than the tanh's slope squeezes, and gradients explode instead.",
+        "zh": "往回 {steps} 步，RNN 的 ‖∂L/∂h‖ 从 {last} 变为 {first}（乘以 {ratio}）：这里没有变小。"
+        "权重更大时 Whᵀ 的放大超过 tanh 斜率的压缩，梯度反而会爆炸。",
+    },
+    "lstm_compare": {
+        "en": "Along the LSTM's cell state each step back multiplies ∂L/∂c only by the forget gate (mean {forget} here), "
+        "element by element, with no weight matrix and no tanh slope: over {steps} steps ‖∂L/∂c‖ went from {last} "
+        "to {first}, ×{ratio}, where the RNN's ‖∂L/∂h‖ went ×{rnn_ratio}.",
+        "zh": "沿 LSTM 的记忆单元 c，每往回一步 ∂L/∂c 只逐元素乘以遗忘门（这里平均为 {forget}），"
+        "不乘权重矩阵，也不乘 tanh 的斜率：{steps} 步中 ‖∂L/∂c‖ 从 {last} 变为 {first}，乘以 {ratio}；"
+        "而 RNN 的 ‖∂L/∂h‖ 乘以 {rnn_ratio}。",
+    },
+    "text_done_time": {
+        "en": "Every gradient of {out} from one forward and one backward pass through {steps} time steps "
+        "(backpropagation through time).",
+        "zh": "{out} 的全部梯度，只用了一次经过 {steps} 个时间步的正向传播和反向传播（随时间反向传播，BPTT）。",
+    },
     "results_parameters": {
         "en": "With respect to the {count} parameter arrays ({unknowns} numbers), each as its norm:",
         "zh": "对 {count} 个参数数组（共 {unknowns} 个数）的梯度，显示为范数：",

@@ -30,9 +30,9 @@ class Relu(Layer):
         self._grad_buffer: Array = None
 
     def forward(self, x: Array) -> Array:
+        check_input_dtype(self, x, numbers_too=True)
         xp = array_module(x)
         x = xp.asarray(x)  # a Python number becomes a 0-d array, so ~mask is a logical not
-        check_input_dtype(self, x)
         self.mask = x <= 0
         return xp.maximum(x, 0)
 
@@ -58,9 +58,9 @@ class LeakyRelu(Layer):
         self.mask: Array = None
 
     def forward(self, x: Array) -> Array:
+        check_input_dtype(self, x, numbers_too=True)
         xp = array_module(x)
         x = xp.asarray(x)
-        check_input_dtype(self, x)
         self.mask = x <= 0
         return xp.where(self.mask, self.alpha * x, x)
 
@@ -78,7 +78,7 @@ class Sigmoid(Layer):
         self.out: Array = None
 
     def forward(self, x: Array) -> Array:
-        check_input_dtype(self, x)
+        check_input_dtype(self, x, numbers_too=True)
         self.out = sigmoid(x)
         return self.out
 
@@ -96,7 +96,7 @@ class Tanh(Layer):
         self.out: Array = None
 
     def forward(self, x: Array) -> Array:
-        check_input_dtype(self, x)
+        check_input_dtype(self, x, numbers_too=True)
         self.out = array_module(x).tanh(x)
         return self.out
 

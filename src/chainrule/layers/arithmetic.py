@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ShapeError
-from .base import Layer, unbroadcast
+from .base import Layer, check_array_or_number, unbroadcast
 
 
 def _shape(value: Any) -> tuple[int, ...]:
@@ -19,13 +19,17 @@ def _shape(value: Any) -> tuple[int, ...]:
     return tuple(getattr(value, "shape", ()))
 
 
-def _output_shape(layer: str, x_shape: tuple[int, ...], y_shape: tuple[int, ...]) -> tuple[int, ...]:
-    """The shape ``x op y`` broadcasts to, or a ShapeError naming both shapes."""
+def _output_shape(layer: Layer, x: Any, y: Any) -> tuple[int, ...]:
+    """The shape ``x op y`` broadcasts to, or an error naming the layer: a list, which ``+`` would
+    concatenate and ``*`` repeat, or two shapes that do not broadcast."""
+    check_array_or_number(layer, x, "x")
+    check_array_or_number(layer, y, "y")
+    x_shape, y_shape = _shape(x), _shape(y)
     try:
         return tuple(np.broadcast_shapes(x_shape, y_shape))
     except ValueError:
         raise ShapeError(
-            f"{layer}.forward: x of shape {x_shape} and y of shape {y_shape} do not broadcast together"
+            f"{layer.name}.forward: x of shape {x_shape} and y of shape {y_shape} do not broadcast together"
         ) from None
 
 
@@ -39,7 +43,7 @@ class MulLayer(Layer):
         self.out_shape: tuple[int, ...] | None = None
 
     def forward(self, x: Any, y: Any) -> Any:
-        self.out_shape = _output_shape(self.name, _shape(x), _shape(y))
+        self.out_shape = _output_shape(self, x, y)
         self.x, self.y = x, y
         return x * y
 
@@ -61,7 +65,7 @@ class AddLayer(Layer):
         self.out_shape: tuple[int, ...] = ()
 
     def forward(self, x: Any, y: Any) -> Any:
-        self.out_shape = _output_shape(self.name, _shape(x), _shape(y))
+        self.out_shape = _output_shape(self, x, y)
         self.x_shape, self.y_shape = _shape(x), _shape(y)
         return x + y
 

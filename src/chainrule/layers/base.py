@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from ..backend import Array
+from ..checks import check_array_or_number, owner_name
 from ..errors import DTypeError, NotForwardedError, ShapeError
 
 T = TypeVar("T")
@@ -31,15 +32,20 @@ def check_parameter_dtype(layer: str, label: str, array: Any) -> None:
         )
 
 
-def check_input_dtype(owner: Any, x: Any, label: str = "x", method: str = "forward") -> None:
-    """Refuse complex, object and string inputs: one attribute read, no scan of the data.
+def check_input_dtype(
+    owner: Any, x: Any, label: str = "x", method: str = "forward", *, numbers_too: bool = False
+) -> None:
+    """Refuse complex, object and string inputs, and lists: one attribute read, no scan of the data.
 
     ``owner`` (a layer, a network or a name) is only turned into text when the check fails, so
-    the passing path, run on every forward, costs no string formatting.
+    the passing path, run on every forward, costs no string formatting. ``numbers_too`` lets a
+    Python ``int`` or ``float`` through, for the element-wise layers that work on one as NumPy does.
     """
     dtype = getattr(x, "dtype", None)
-    if dtype is not None and dtype.kind not in _REAL_KINDS:
-        name = owner if isinstance(owner, str) else getattr(owner, "name", type(owner).__name__)
+    if dtype is None:
+        check_array_or_number(owner, x, label, method, accepted=(int, float) if numbers_too else ())
+    elif dtype.kind not in _REAL_KINDS:
+        name = owner_name(owner)
         raise DTypeError(
             f"{name}.{method}: {label} has dtype {dtype}; expected real numbers: float32 or "
             "float64 (integer and bool arrays are promoted)"
@@ -106,7 +112,9 @@ class Layer:
         """Upstream gradients must have the shape of this layer's output (and, with ``real``,
         real values: the arithmetic layers also take object arrays of exact numbers)."""
         if real:
-            check_input_dtype(self, dout, "dout", "backward")
+            check_input_dtype(self, dout, "dout", "backward", numbers_too=True)
+        else:
+            check_array_or_number(self, dout, "dout", "backward")
         shape = getattr(dout, "shape", ())
         if tuple(shape) != tuple(expected_shape):
             raise ShapeError(

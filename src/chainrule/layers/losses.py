@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import Array, array_module
+from ..checks import check_not_empty
 from ..errors import NonFiniteError, ShapeError
 from ..functions import softmax
 from ..targets import check_targets
@@ -39,6 +40,7 @@ class LossLayer(Layer):
     """Marker base class: ``forward(x, t) -> scalar``, ``backward(dout=1) -> dx``."""
 
     def _check_scalar_dout(self, dout: Any) -> None:
+        check_input_dtype(self, dout, "dout", "backward", numbers_too=True)
         if getattr(dout, "ndim", 0) != 0:
             raise ShapeError(
                 f"{self.name}.backward: dout is the gradient of a scalar loss and must be a scalar, "
@@ -80,6 +82,7 @@ class SoftmaxWithLoss(LossLayer):
     def forward(self, x: Array, t: Any) -> Array:
         xp = array_module(x)
         check_input_dtype(self, x)
+        check_not_empty(x, f"{self.name}.forward")
         self._x_shape = x.shape
         x = _as_batch(x, self.name)
         self.t, self._labels = check_targets(x, t, self.name)
@@ -128,6 +131,7 @@ class MeanSquaredError(LossLayer):
         check_input_dtype(self, t, "t")
         if t.shape != y.shape:
             raise ShapeError(f"{self.name}.forward: targets must have the shape of y {y.shape}, got {t.shape}")
+        check_not_empty(y, f"{self.name}.forward", "y")
         self.diff = y - t
         n = y.shape[0] if y.ndim else 1
         loss = 0.5 * (self.diff * self.diff).sum() / max(n, 1)

@@ -2,7 +2,7 @@
 
 from .conv_nets import DeepConvNet, SimpleConvNet
 from .multi_layer import MultiLayerNet
-from .rnnlm import BetterRnnlm, Rnnlm, corpus_windows, perplexity
+from .rnnlm import BetterRnnlm, Rnnlm, corpus_windows, generate_text, perplexity
 from .seq2seq import AttentionSeq2seq, PeekySeq2seq, Seq2seq
 from .sequence_net import SequenceNet
 from .sequential import LoadResult, ParamsView, Sequential
@@ -26,5 +26,6 @@ __all__ = [
     "SkipGram",
     "TwoLayerNet",
     "corpus_windows",
+    "generate_text",
     "perplexity",
 ]

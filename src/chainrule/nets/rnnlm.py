@@ -69,6 +69,33 @@ def perplexity(model: SequenceNet, corpus: Any, batch_size: int = 10, time_size:
     return math.exp(total / count)
 
 
+# Words the book's generate_text.py never samples: numbers, unknown words and the dollar sign.
+SKIP_WORDS = ("N", "<unk>", "$")
+
+
+def generate_text(model: "_LanguageModel", start_words: list[str], word_to_id: dict[str, int], id_to_word: dict[int, str],
+                  length: int = 100, *, rng: int | np.random.Generator | None = None,
+                  skip_words: tuple[str, ...] = SKIP_WORDS) -> str:
+    """``start_words`` and ``length`` words sampled after them, as the book's ``generate_better_text.py``:
+    the start is read word by word from a fresh state, then :meth:`~_LanguageModel.generate` draws
+    the rest (never one of ``skip_words``); each ``<eos>`` is written as a full stop and a newline."""
+    check_positive_int(length, "length", "generate_text")
+    if not start_words:
+        raise ConfigError("generate_text: start_words is empty: give at least one word to start from")
+    unknown = [word for word in start_words if word not in word_to_id]
+    if unknown:
+        raise ConfigError(f"generate_text: the word {unknown[0]!r} is not in the vocabulary ({len(word_to_id)} words)")
+    start_ids = [word_to_id[word] for word in start_words]
+    model.reset_state()
+    for word_id in start_ids[:-1]:  # only the state they leave matters
+        model.predict(np.array([[word_id]]))
+    skip_ids = [word_to_id[word] for word in skip_words if word in word_to_id]
+    sampled = model.generate(start_ids[-1], skip_ids, length + 1, rng=rng)
+    model.reset_state()
+    text = " ".join(id_to_word[word_id] for word_id in start_ids[:-1] + sampled)
+    return "\n".join(line.lstrip() for line in text.replace(" <eos>", ".\n").split("\n"))
+
+
 def _lstm_weights(generator: np.random.Generator, D: int, H: int, dtype: Any, backend: Backend) -> tuple[Array, Array, Array]:
     """``Wx ~ N(0, 1/D)``, ``Wh ~ N(0, 1/H)`` (Xavier), ``b = 0``, as in the book."""
     return (
