@@ -100,7 +100,7 @@ def _check(args: argparse.Namespace) -> None:
     given = [what for what, value in (("an example", args.example), ("--model", args.model), ("--onnx", args.onnx),
                                       ("--run", args.run)) if value is not None]
     if len(given) != 1:
-        both = f"not {' and '.join(given)}" if given else "one of them"
+        both = f"not both {' and '.join(given)}" if len(given) == 2 else "only one" if given else "one of them"
         args.parser.error(f"give an example ({', '.join(sorted(EXAMPLES))}), --model {'/'.join(MODELS)}, --onnx FILE "
                           f"or --run RUN_DIR, {both}")
     if args.checkpoint and not args.run:

@@ -72,7 +72,7 @@ def output_path(args: argparse.Namespace) -> Path:
     """``-o FILE``, or ``NAME.svg``; checked before any work, so a typo costs nothing."""
     given = [value for value in (args.example, args.model, args.run) if value is not None]
     if len(given) != 1:
-        both = "not more than one" if given else "one of them"
+        both = ("not both" if len(given) == 2 else "not all three") if given else "one of them"
         args.parser.error(f"give an example ({', '.join(sorted(EXAMPLES))}), --model two-layer or --run RUN_DIR, {both}")
     name = (args.run.resolve().name or "network") if args.run else args.example or args.model
     path = Path(args.output or f"{name}.svg")
