@@ -328,3 +328,11 @@ def test_cli_without_the_interop_extra_says_how_to_install_it(tmp_path, capsys, 
     monkeypatch.setitem(sys.modules, "onnx", None)
     code, out, err = run(capsys, "explain", "--onnx", tmp_path / "model.onnx")
     assert code == 1 and "pip install 'chainrule[interop]'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_graph_of_a_missing_run_directory_is_one_line(tmp_path, capsys):
+    code, out, err = run(capsys, "graph", "--run", tmp_path / "no-run", "-o", tmp_path / "g.svg")
+    assert code == 1 and err.strip().endswith("does not exist: RUN_DIR is a run directory written by `chainrule train` "
+                                             "or `chainrule import`") and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "graph", "apple", "--run", tmp_path, "-o", tmp_path / "g.svg")
+    assert code == 2 and "not both" in err

@@ -13,7 +13,7 @@ from ..explain.networks import FileNetwork, explain_network, mnist_shaped, open_
 from ..explain.words import LANGUAGES
 from ..graph import EXAMPLES, Graph, format_trace, network_graph
 from ..graph.export import check_destination
-from ..errors import GraphError, LabelError, RunDirError, UsageError
+from ..errors import GraphError, LabelError, UsageError
 from ..interop.extra import require
 from ..nets import TwoLayerNet
 from .datasets import add_data_arguments, load_dataset
@@ -162,10 +162,6 @@ def file_network(args: argparse.Namespace) -> FileNetwork:
         if not args.onnx.is_file():
             raise FileNotFoundError(2, "No such file" if not args.onnx.exists() else "Not a file", str(args.onnx))
         return open_network(onnx=args.onnx)
-    if not args.run.is_dir():
-        what = "does not exist" if not args.run.exists() else "is a file, not a folder"
-        raise RunDirError(f"{args.run} {what}: RUN_DIR is a run directory written by `chainrule train` or "
-                          "`chainrule import`")
     return open_network(run=args.run, checkpoint=args.checkpoint or "last")
 
 

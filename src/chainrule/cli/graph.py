@@ -12,7 +12,7 @@ from ..graph import EXAMPLES, Graph, format_trace, network_graph, save
 from ..graph.export import FORMATS, check_picture_path
 from ..plots import require_matplotlib
 from ..graph.text import grad_text, value_text
-from ..errors import GraphError, RunDirError, UsageError
+from ..errors import GraphError, UsageError
 from ..nets import TwoLayerNet
 from .types import assignment, positive_int, seed
 
@@ -97,10 +97,6 @@ def build(args: argparse.Namespace) -> Graph:
                 raise UsageError(f"--input: {error}") from None
         return graph
     if args.run:
-        if not args.run.is_dir():
-            what = "does not exist" if not args.run.exists() else "is a file, not a folder"
-            raise RunDirError(f"{args.run} {what}: RUN_DIR is a run directory written by `chainrule train` or "
-                              "`chainrule import`")
         found = open_network(run=args.run)
         x, t = random_batch(found.net, found.input_shape, args.batch_size, args.seed)
         graph = network_graph(found.net, x, t)

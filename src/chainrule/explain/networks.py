@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, RunDirError, ShapeError
 from ..graph import network_graph
 from ..nets import Sequential
 from . import Explanation
@@ -47,6 +47,9 @@ def open_network(*, onnx: str | os.PathLike | None = None, run: str | os.PathLik
     if onnx is not None:
         imported = read_onnx(onnx)
         return FileNetwork(imported.net, imported.input_shape, Path(onnx).name)
+    if not Path(run).is_dir():
+        what = "does not exist" if not Path(run).exists() else "is a file, not a folder"
+        raise RunDirError(f"{run} {what}: RUN_DIR is a run directory written by `chainrule train` or `chainrule import`")
     net, config = load_run_network(run, checkpoint)
     return FileNetwork(net.eval(), run_input_shape(config), Path(run).name, config.get("dataset"))
 
