@@ -336,3 +336,18 @@ def test_graph_of_a_missing_run_directory_is_one_line(tmp_path, capsys):
                                              "or `chainrule import`") and len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "graph", "apple", "--run", tmp_path, "-o", tmp_path / "g.svg")
     assert code == 2 and "not both" in err
+
+
+def test_flattened_feature_maps_are_not_drawn_as_a_picture(tmp_path):
+    """The tiny CNN's Flatten gives rows of 4 × 14 × 14 = 784 = 28² values: blocks, not a 28 × 28 'image'."""
+    x, t = mnist_images(2)
+    steps = steps_of(explain_network(from_onnx(tiny_cnn_onnx(tmp_path / "cnn.onnx")), x.reshape(2, 1, 28, 28), t))
+    flatten = next(step for step in steps if step["kind"] == "forward" and step["node"] == "Flatten1")["figures"][0]
+    assert flatten["caption"][0]["values"]["shape"] == "(2, 784)" and flatten["caption"][2]["key"] == "heat_blocks"
+    from chainrule import TwoLayerNet
+    from chainrule.graph import network_graph
+
+    two_layer = build_document(network_graph(TwoLayerNet(784, 5, 10, rng=0), x.reshape(2, 784), t))["steps"]
+    assert two_layer[0]["figures"][0]["caption"][2]["key"] == "heat_image"  # the input digits are a picture
+    last = [f["caption"] for f in two_layer[-2]["figures"] if f["caption"][0]["values"]["name"] == "x"]
+    assert last and last[0][2]["key"] == "heat_image"  # and so is ∂loss/∂x

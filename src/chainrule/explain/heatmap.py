@@ -74,10 +74,11 @@ def tiles(values: np.ndarray, *, filters: bool = False) -> tuple[np.ndarray, str
     return grid, how, count, len(maps)
 
 
-def cells(array: Any) -> tuple[np.ndarray, str]:
+def cells(array: Any, *, image: bool = True) -> tuple[np.ndarray, str]:
     """The grid a heat map draws, and how it came from ``array``.
 
-    A batch whose rows are square images (784 = 28²) shows its first sample as that image;
+    A batch whose rows are square images (784 = 28²) shows its first sample as that image (unless
+    ``image`` is False: a hidden layer's 784 units, or flattened feature maps, are no picture);
     a 4-D array its first maps side by side (:func:`tiles`); anything else is flattened to
     (first axis, rest) and averaged into at most 16 × 50 blocks.
     """
@@ -90,7 +91,7 @@ def cells(array: Any) -> tuple[np.ndarray, str]:
     elif values.ndim > 2:
         values = values.reshape(values.shape[0], -1)
     side = math.isqrt(values.shape[1])
-    if side >= 8 and side * side == values.shape[1]:
+    if image and side >= 8 and side * side == values.shape[1]:
         return values[0].reshape(side, side), "image"
     if values.shape[0] <= MAX_ROWS and values.shape[1] <= MAX_COLUMNS:
         return values, "full"
@@ -119,8 +120,9 @@ def png(grid: np.ndarray, scale: float) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
 
 
-def heat_map(array: Any, *, filters: bool = False) -> HeatMap:
-    """``filters``: a 4-D array is a convolution's weights ``(FN, C, FH, FW)``, drawn filter by filter."""
+def heat_map(array: Any, *, filters: bool = False, image: bool = True) -> HeatMap:
+    """``filters``: a 4-D array is a convolution's weights ``(FN, C, FH, FW)``, drawn filter by filter;
+    ``image``: a 2-D batch of square rows may be a batch of images (see :func:`cells`)."""
     values = to_numpy(array).astype(float)
     count = of = zoom = 0
     if values.ndim == 4:
@@ -128,7 +130,7 @@ def heat_map(array: Any, *, filters: bool = False) -> HeatMap:
         side = max(min(values.shape[2], MAX_TILE_SIDE), min(values.shape[3], MAX_TILE_SIDE))
         zoom = max(3, min(16, round(84 / side)))
     else:
-        grid, how = cells(values)
+        grid, how = cells(values, image=image)
     finite = np.abs(grid[np.isfinite(grid)])
     scale = float(finite.max()) if finite.size else 0.0
     src = "data:image/png;base64," + base64.b64encode(png(grid, scale)).decode("ascii")
