@@ -165,7 +165,7 @@ def file_network(args: argparse.Namespace) -> FileNetwork:
     return open_network(run=args.run, checkpoint=args.checkpoint or "last")
 
 
-def explain_file_network(args: argparse.Namespace, serve_command: str) -> Explanation:
+def explain_file_network(args: argparse.Namespace) -> Explanation:
     """``--onnx``/``--run``: the network on ``--batch-size`` real digits shaped to its input (or a random batch)."""
     found = file_network(args)
     net = found.net
@@ -173,6 +173,7 @@ def explain_file_network(args: argparse.Namespace, serve_command: str) -> Explan
         x, t = random_batch(net, found.input_shape, args.batch_size or FILE_BATCH, args.seed)
         title = f"{found.name} on a random batch of {len(x)}"
     else:
+        mnist_shaped(np.zeros((1, 784)), found.input_shape)  # a network digits cannot feed: said before loading them
         dataset = args.dataset or found.dataset or "mnist"
         x, t = mnist_batch(args, dataset, FILE_BATCH)
         x = mnist_shaped(x, found.input_shape)
@@ -181,7 +182,7 @@ def explain_file_network(args: argparse.Namespace, serve_command: str) -> Explan
             raise LabelError(f"{found.name} gives {classes} scores per sample, but {dataset}'s labels go up to "
                              f"{int(t.max())}: explain it on --random-batch (labels below {classes})")
         title = f"{found.name} on {len(x)} {dataset} images"
-    return explain_network(net, x, t, title=title, language=args.lang, serve_command=serve_command)
+    return explain_network(net, x, t, title=title, language=args.lang)
 
 
 def build(args: argparse.Namespace) -> Graph:
@@ -213,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         print(explanation.norms_text())
         return 0
     if args.onnx or args.run:
-        explanation = explain_file_network(args, serve_command="")
+        explanation = explain_file_network(args)
         graph = explanation.graph
     else:
         graph = build(args)
