@@ -494,3 +494,74 @@ def test_rnn_page_ends_with_the_gradient_norms_by_time_step_in_both_languages(br
     (screenshot_folder(tmp_path) / f"explain-rnn-{pixels}-zh.png").write_bytes(png)
     browser.find_element(By.CSS_SELECTOR, "[data-language-choice=en]").click()
     (screenshot_folder(tmp_path) / f"explain-rnn-{pixels}-en.png").write_bytes(browser.get_screenshot_as_png())
+
+
+@pytest.mark.parametrize("pixels", [1280, 360])
+def test_onnx_cnn_page_steps_to_the_end_with_layer_sentences_and_channel_maps(browser, width, tmp_path, pixels, capsys):
+    """``chainrule explain --onnx``: a CNN read from ONNX, stepped through forward and backward; screenshots."""
+    pytest.importorskip("onnx")
+    from explain_helpers import tiny_cnn_onnx
+    from interop_support import HAVE_MNIST
+
+    from chainrule.data import write_fake_dataset
+
+    data = Path(os.environ["CHAINRULE_DATA"]) if HAVE_MNIST else tmp_path / "data"
+    if not HAVE_MNIST:
+        write_fake_dataset(data, train_size=20, test_size=10)
+    model = tiny_cnn_onnx(tmp_path / "cnn.onnx")
+    path = tmp_path / "cnn.html"
+    assert main(["explain", "--onnx", str(model), "--batch-size", "4", "--data-dir", str(data), "--no-download",
+                 "-o", str(path)]) == 0
+    width(pixels)
+    open_page(browser, path.as_uri())
+    seen = walk(browser)
+    layers = ["Conv1", "BatchNorm1", "Relu1", "Pool1", "Flatten1", "Affine1", "Relu2", "Affine2", "loss_layer"]
+    assert len(seen) == 2 * len(layers) + 3 and seen[-1]["title"] == "All gradients"
+    assert [s["activeNodes"] for s in seen[1 : len(layers) + 1]] == [[n] for n in layers]
+    assert seen[-1]["backpropOps"] == 2 * len(layers)
+    assert [name for name, _ in seen[-1]["parameterResults"]] == ["W1", "b1", "gamma1", "beta1", "W2", "b2", "W3", "b3"]
+    assert all(grad.startswith("norm ") for _, grad in seen[-1]["parameterResults"])
+
+    def step_view() -> dict:
+        return browser.execute_script(
+            """
+            return {layer: Array.from(document.querySelectorAll('.lines .layer')).map(p => p.textContent),
+                    images: Array.from(document.querySelectorAll('.figures img')).map(i =>
+                        [i.naturalWidth, i.getBoundingClientRect().width, i.alt]),
+                    page: document.documentElement.scrollWidth};
+            """
+        )
+
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.HOME, Keys.ARROW_RIGHT)  # forward through Conv1: its sentence and its 4 channels side by side
+    conv = step_view()
+    assert conv["layer"][0].startswith("Convolution: 4 filters of 1×3×3 slide over x (stride 1, padding 1)")
+    natural, shown_width, alt = conv["images"][0]
+    assert natural == 4 * 28 + 3 and "channels 0–3 of 4, side by side" in alt
+    assert shown_width >= min(natural * 3, pixels - 80)  # enlarged, or as wide as a phone allows
+    assert conv["page"] <= pixels
+    browser.find_element(By.CSS_SELECTOR, "[data-language-choice=zh]").click()
+    assert step_view()["layer"][0].startswith("卷积：4 个 1×3×3 的滤波器")
+    browser.find_element(By.CSS_SELECTOR, "[data-language-choice=en]").click()
+    body.send_keys(Keys.END, Keys.ARROW_LEFT)  # the last backward step: Conv1's, with dW1 drawn filter by filter
+    back = step_view()
+    assert back["layer"][0].startswith("Backward: dW1 sums every window")
+    assert any("filters 0–3 of 4" in alt for _, _, alt in back["images"])
+    assert all(natural > 0 for natural, _, _ in back["images"])
+    for name, keys in (("", (Keys.HOME, Keys.ARROW_RIGHT)), ("-backward", (Keys.END, Keys.ARROW_LEFT))):
+        body.send_keys(*keys)
+        (screenshot_folder(tmp_path) / f"explain-onnx-cnn{name}-{pixels}.png").write_bytes(whole_page(browser, pixels))
+
+
+def whole_page(browser, pixels: int) -> bytes:
+    """A screenshot of the whole page as it is now (up to 4,000 px tall), painted."""
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": pixels, "height": 900, "deviceScaleFactor": 1, "mobile": pixels < 600})
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": pixels, "height": min(height, 4000), "deviceScaleFactor": 1, "mobile": pixels < 600},
+    )
+    # headless Chromium paints a box that was below the old viewport only on the next frames
+    browser.execute_async_script("const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(done));")
+    return browser.get_screenshot_as_png()

@@ -7,6 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..explain import apply_inputs
+from ..explain.networks import open_network, random_batch
 from ..graph import EXAMPLES, Graph, format_trace, network_graph, save
 from ..graph.export import FORMATS, check_picture_path
 from ..plots import require_matplotlib
@@ -24,6 +25,7 @@ examples:
   chainrule graph apple -o apple.png           PNG (needs matplotlib: pip install 'chainrule[plot]')
   chainrule graph apple -o apple.dot           Graphviz text: dot -Tpdf apple.dot -o apple.pdf
   chainrule graph --model two-layer            TwoLayerNet's layers: tensor shapes and gradient norms
+  chainrule graph --run runs/mnist-cnn         the layers of the network a run directory holds
 """
 
 
@@ -42,6 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--model", choices=MODELS, help="draw a network's layer pipeline instead (random batch of --batch-size)"
     )
     parser.add_argument(
+        "--run", metavar="RUN_DIR", type=Path,
+        help="draw the network of a run directory (chainrule train, chainrule import) on a random batch",
+    )
+    parser.add_argument(
         "-o",
         "--output",
         metavar="FILE",
@@ -53,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--input", metavar="NAME=VALUE", type=assignment, action="append", default=[],
         help="set an input of the shopping graph, e.g. --input apple=150 (as typed in chainrule explain --serve)",
     )
-    network = parser.add_argument_group("--model two-layer")
+    network = parser.add_argument_group("--model two-layer (--run: --batch-size, --seed)")
     network.add_argument("--input-size", type=positive_int, default=784, help="features per sample (default: 784)")
     network.add_argument("--hidden-size", type=positive_int, default=50, help="hidden units (default: 50)")
     network.add_argument("--output-size", type=positive_int, default=10, help="classes (default: 10)")
@@ -64,10 +70,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def output_path(args: argparse.Namespace) -> Path:
     """``-o FILE``, or ``NAME.svg``; checked before any work, so a typo costs nothing."""
-    if (args.example is None) == (args.model is None):
-        both = "not both" if args.example else "one of them"
-        args.parser.error(f"give an example ({', '.join(sorted(EXAMPLES))}) or --model two-layer, {both}")
-    path = Path(args.output or f"{args.example or args.model}.svg")
+    given = [value for value in (args.example, args.model, args.run) if value is not None]
+    if len(given) != 1:
+        both = ("not both" if len(given) == 2 else "not all three") if given else "one of them"
+        args.parser.error(f"give an example ({', '.join(sorted(EXAMPLES))}), --model two-layer or --run RUN_DIR, {both}")
+    name = (args.run.resolve().name or "network") if args.run else args.example or args.model
+    path = Path(args.output or f"{name}.svg")
     if path.suffix.lower() not in FORMATS:
         args.parser.error(f"-o {path}: the suffix picks the format, one of {', '.join(FORMATS)}")
     try:
@@ -87,6 +95,12 @@ def build(args: argparse.Namespace) -> Graph:
                 apply_inputs(graph, dict(args.input))
             except GraphError as error:
                 raise UsageError(f"--input: {error}") from None
+        return graph
+    if args.run:
+        found = open_network(run=args.run)
+        x, t = random_batch(found.net, found.input_shape, args.batch_size, args.seed)
+        graph = network_graph(found.net, x, t)
+        graph.name = f"{found.name} on a random batch of {len(x)}"
         return graph
     net = TwoLayerNet(args.input_size, args.hidden_size, args.output_size, rng=args.seed)
     return network_graph(net, batch_size=args.batch_size, seed=args.seed)

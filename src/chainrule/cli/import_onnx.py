@@ -16,6 +16,7 @@ EPILOG = """\
 examples:
   chainrule import model.onnx -o runs/imported            chainrule's layers, weights from the file
   chainrule evaluate runs/imported                        its accuracy on the MNIST test set
+  chainrule explain --run runs/imported                   watch its forward and backward pass, layer by layer
   chainrule train --resume --output-dir runs/imported --epochs 2    fine-tune it
   chainrule import mlp.safetensors -o runs/mlp-again      a file written by chainrule export
 """

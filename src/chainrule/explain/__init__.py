@@ -6,6 +6,7 @@
     explanation = explain(apple_orange())           # Jupyter shows it inline
     serve(apple_orange())                           # a local server: edit inputs, recompute
     ThroughTimeExplanation("rnn").save("rnn.html")  # backpropagation through time, step by step
+    explain_network(open_network(onnx="model.onnx").net, x, t)   # any network: chainrule.explain.networks
 
 Everything shown is computed in Python by the graph's own layers (:mod:`.document`); the page's
 script only reveals it step by step. ``chainrule explain`` is the command-line entry point.

@@ -31,6 +31,7 @@ from ..graph.svg import drawing_to_svg
 from ..graph.text import is_scalar, norm, shape_text, value_text
 from ..graph.trace import TraceStep, forward_parts, local_derivative_name, trace
 from .heatmap import heat_map
+from .layer_words import layer_words
 from .words import words, words_for_page
 
 Record = dict[str, Any]
@@ -67,24 +68,35 @@ def gradient(grad: Any) -> Record | None:
     return {"norm": norm_text(grad), "shape": shape_text(grad)}
 
 
-def heat_figure(array: Any, caption: Record) -> Record | None:
-    """A heat map with its caption, or None for labels and non-finite data."""
+def heat_figure(array: Any, caption: Record, *, filters: bool = False, image: bool = True) -> Record | None:
+    """A heat map with its caption, or None for labels and non-finite data.
+
+    ``filters``: a 4-D parameter is a convolution's filters, drawn one by one (not as a batch);
+    ``image``: rows of 784 = 28² values may be drawn as a picture (a graph's input, not a hidden layer).
+    """
     values = to_numpy(array)
     if not np.issubdtype(values.dtype, np.floating) or values.size < 2:
         return None
-    heat = heat_map(values)
+    heat = heat_map(values, filters=filters, image=image)
+    last = heat.tiles - 1
     how = {
         "image": words("heat_image", side=heat.rows),
         "blocks": words("heat_blocks", rows=heat.rows, columns=heat.columns),
         "full": words("heat_full"),
+        "channels": words("heat_channels", last=last, count=heat.of),
+        "samples": words("heat_samples", last=last, count=heat.of),
+        "filters": words("heat_filters", last=last, count=heat.of),
     }[heat.how]
-    return {
+    figure = {
         "src": heat.src,
         "width": heat.columns,
         "height": heat.rows,
         "caption": [caption, words("norm", norm=norm_text(values)), how],
         "scale": words("heat_scale", scale=f"{heat.scale:.3g}"),
     }
+    if heat.zoom:
+        figure["zoom"] = heat.zoom
+    return figure
 
 
 def _parameters(node: Node) -> list[tuple[str, Any, Any]]:
@@ -237,10 +249,14 @@ class _Steps:
         output = self.graph[node.output].value
         text, numbers_, result = forward_parts(node, self.graph)
         rows: list[Record] = [{"kind": "forward", "node": node.name, "formula": text, "numbers": numbers_, "result": result}]
+        said = layer_words(node, self.graph)
+        if said:
+            rows.insert(0, {"kind": "layer", "node": node.name, "words": said})
         figures = []
         if not is_scalar(output):
             rows.append({"kind": "array", "edge": node.output, "shape": shape_text(output), "norm": norm_text(output)})
-            figures.append(heat_figure(output, words("figure_value", name=node.output, shape=shape_text(output))))
+            caption = words("figure_value", name=node.output, shape=shape_text(output))
+            figures.append(heat_figure(output, caption, image=False))
         params = [{"name": label, "shape": shape_text(array)} for label, array, _ in _parameters(node)]
         if params:
             rows.append({"kind": "params", "node": node.name, "params": params})
@@ -261,7 +277,8 @@ class _Steps:
         figures = []
         if not is_scalar(target.grad):
             shape = shape_text(target.grad)
-            figures.append(heat_figure(target.grad, words("figure_grad", out=self.out, name=self.out, shape=shape)))
+            figures.append(heat_figure(target.grad, words("figure_grad", out=self.out, name=self.out, shape=shape),
+                                       image=target.is_input))
         seed_text = seed["value"] if "value" in seed else f"({seed['shape']})"
         return self._step(
             "seed",
@@ -301,14 +318,19 @@ class _Steps:
         here = self.backward_step[node.name]
         mine = [step for step in steps if step.node is node]
         rows = [self._product(step) for step in mine]
+        said = layer_words(node, self.graph, backward=True)
+        if said:
+            rows.insert(0, {"kind": "layer", "node": node.name, "words": said})
         figures = []
         if not is_scalar(node.upstream):
             shape = shape_text(node.upstream)
-            figures.append(heat_figure(node.upstream, words("figure_grad", out=out, name=node.output, shape=shape)))
+            caption = words("figure_grad", out=out, name=node.output, shape=shape)
+            figures.append(heat_figure(node.upstream, caption, image=False))
         for step in mine:
             if step.grad is not None and not is_scalar(step.grad):
                 shape = shape_text(step.grad)
-                figures.append(heat_figure(step.grad, words("figure_grad", out=out, name=step.input_name, shape=shape)))
+                caption = words("figure_grad", out=out, name=step.input_name, shape=shape)
+                figures.append(heat_figure(step.grad, caption, image=graph[step.input_name].is_input))
         # a loss layer: a number comes in, an array goes out; its Jacobian, not one local derivative
         arrays = not is_scalar(node.upstream) or any(step.local is None and step.grad is not None for step in mine)
         grads = [(label, grad) for label, _, grad in _parameters(node) if grad is not None]
@@ -316,7 +338,8 @@ class _Steps:
             rows.append({"kind": "param_grads", "node": node.name,
                          "grads": [{"name": f"d{label}", "norm": norm_text(grad)} for label, grad in grads]})
             for label, grad in grads:
-                figures.append(heat_figure(grad, words("figure_grad", out=out, name=label, shape=shape_text(grad))))
+                caption = words("figure_grad", out=out, name=label, shape=shape_text(grad))
+                figures.append(heat_figure(grad, caption, filters=True, image=False))
         for name in dict.fromkeys(node.inputs):  # values whose gradient sum this step completes
             edge = graph[name]
             parts = edge.grad_parts

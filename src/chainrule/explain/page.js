@@ -68,6 +68,7 @@
     },
     heading: function (r) { return line("heading", {}, esc(say(r.words))); },
     note: function (r) { return line("note", {}, esc(say(r.words))); },
+    layer: function (r) { return line("note layer", { node: r.node }, esc(say(r.words))); },  // what the layer does
     gate: function (r) {  // an LSTM gate: its formula, what it does, and how open it is
       return line("gate", { node: r.node, gate: r.gate }, esc(r.formula) + why(r.words) + " · " +
                   span("stats", fill(word("gate_stats"), r)));
@@ -168,8 +169,13 @@
       var img = document.createElement("img");
       img.src = f.src;
       var small = f.width <= 16 && f.height <= 16;  // a few cells (an RNN's state): big enough to see each one
-      img.width = small ? f.width * 12 : Math.max(f.width * 4, 60);
-      img.height = small ? f.height * 12 : Math.max(f.height * 4, 16);
+      if (f.zoom) {  // maps of a 4-D array, side by side: each about 84 px wide, whatever its size
+        img.width = f.width * f.zoom;
+        img.height = f.height * f.zoom;
+      } else {
+        img.width = small ? f.width * 12 : Math.max(f.width * 4, 60);
+        img.height = small ? f.height * 12 : Math.max(f.height * 4, 16);
+      }
       var words = f.caption.map(say).join(" · ");
       img.alt = words;
       var caption = document.createElement("figcaption");

@@ -219,6 +219,166 @@ WORDS: dict[str, dict[str, str]] = {
         "(backpropagation through time).",
         "zh": "{out} 的全部梯度，只用了一次经过 {steps} 个时间步的正向传播和反向传播（随时间反向传播，BPTT）。",
     },
+    # heat maps of 4-D arrays: a few maps side by side
+    "heat_channels": {
+        "en": "sample 0, channels 0–{last} of {count}, side by side",
+        "zh": "第 0 个样本的通道 0–{last}（共 {count} 个），并排显示",
+    },
+    "heat_samples": {
+        "en": "samples 0–{last} of {count} (channel 0), side by side",
+        "zh": "样本 0–{last}（共 {count} 个，通道 0），并排显示",
+    },
+    "heat_filters": {
+        "en": "filters 0–{last} of {count} (input channel 0), side by side",
+        "zh": "滤波器 0–{last}（共 {count} 个，输入通道 0），并排显示",
+    },
+    # what each layer of a network does (explain/layer_words.py): forward, then backward ("_back")
+    "layer_Affine": {
+        "en": "Affine: {output} = {input} · {W} + {b}; each of the {outputs} outputs is a weighted sum of the "
+        "{inputs} inputs plus its bias.",
+        "zh": "Affine：{output} = {input} · {W} + {b}；{outputs} 个输出中的每一个都是 {inputs} 个输入的加权和再加上偏置。",
+    },
+    "layer_Affine_back": {
+        "en": "Backward: ∂{out}/∂{input} = ∂{out}/∂{output} · {W}ᵀ; d{W} = {input}ᵀ · ∂{out}/∂{output}; "
+        "d{b} = ∂{out}/∂{output} summed over the batch.",
+        "zh": "反向：∂{out}/∂{input} = ∂{out}/∂{output} · {W}ᵀ；d{W} = {input}ᵀ · ∂{out}/∂{output}；"
+        "d{b} = ∂{out}/∂{output} 沿批次求和。",
+    },
+    "layer_Relu": {
+        "en": "ReLU keeps each entry above 0 and sets the others to 0: {share}% of {input}'s entries pass.",
+        "zh": "ReLU 保留大于 0 的元素，其余置为 0：{input} 中有 {share}% 的元素通过。",
+    },
+    "layer_Relu_back": {
+        "en": "Backward: the upstream gradient passes where {input} > 0 and is stopped (0) where {input} ≤ 0.",
+        "zh": "反向：在 {input} > 0 处上游梯度原样通过，在 {input} ≤ 0 处被截断（为 0）。",
+    },
+    "layer_LeakyRelu": {
+        "en": "Leaky ReLU: entries above 0 pass, the others are multiplied by {alpha}; {share}% of {input}'s entries "
+        "are positive.",
+        "zh": "Leaky ReLU：大于 0 的元素原样通过，其余乘以 {alpha}；{input} 中有 {share}% 的元素为正。",
+    },
+    "layer_LeakyRelu_back": {
+        "en": "Backward: the upstream gradient × 1 where {input} > 0, × {alpha} elsewhere.",
+        "zh": "反向：在 {input} > 0 处上游梯度乘以 1，其余处乘以 {alpha}。",
+    },
+    "layer_Sigmoid": {
+        "en": "Sigmoid squashes each entry into (0, 1): {output} = 1 / (1 + exp(−{input})).",
+        "zh": "Sigmoid 把每个元素压缩到 (0, 1)：{output} = 1 / (1 + exp(−{input}))。",
+    },
+    "layer_Sigmoid_back": {
+        "en": "Backward: the upstream gradient × {output}(1 − {output}), entry by entry (never more than 0.25).",
+        "zh": "反向：上游梯度逐元素乘以 {output}(1 − {output})（不超过 0.25）。",
+    },
+    "layer_Tanh": {
+        "en": "tanh squashes each entry into (−1, 1): {output} = tanh({input}).",
+        "zh": "tanh 把每个元素压缩到 (−1, 1)：{output} = tanh({input})。",
+    },
+    "layer_Tanh_back": {
+        "en": "Backward: the upstream gradient × (1 − {output}²), entry by entry.",
+        "zh": "反向：上游梯度逐元素乘以 (1 − {output}²)。",
+    },
+    "layer_Convolution": {
+        "en": "Convolution: {filters} filters of {channels}×{fh}×{fw} slide over {input} (stride {stride}, padding {pad}); "
+        "at each position a filter's products with the window are summed and its bias added. One output channel per "
+        "filter: {in_shape} → {out_shape}.",
+        "zh": "卷积：{filters} 个 {channels}×{fh}×{fw} 的滤波器在 {input} 上滑动（步幅 {stride}，填充 {pad}）；"
+        "在每个位置，滤波器与窗口逐元素相乘后求和，再加上偏置。每个滤波器输出一个通道：{in_shape} → {out_shape}。",
+    },
+    "layer_Convolution_back": {
+        "en": "Backward: d{W} sums every window × its upstream gradient, over all positions and samples; d{b} sums "
+        "each channel's upstream gradient; ∂{out}/∂{input} sends each upstream value back over its window, weighted "
+        "by the filter (im2col in reverse: col2im).",
+        "zh": "反向：d{W} 是每个窗口乘以其上游梯度、对所有位置和样本求和；d{b} 是每个通道上游梯度之和；"
+        "∂{out}/∂{input} 把每个上游值按滤波器的权重分回它的窗口（im2col 的逆过程：col2im）。",
+    },
+    "layer_Pooling": {
+        "en": "Max pooling: the largest entry of each {ph}×{pw} window (stride {stride}, padding {pad}), channel by "
+        "channel, with no parameters: {in_shape} → {out_shape}.",
+        "zh": "最大池化：每个 {ph}×{pw} 窗口（步幅 {stride}，填充 {pad}）取最大值，逐通道进行，没有参数：{in_shape} → {out_shape}。",
+    },
+    "layer_Pooling_back": {
+        "en": "Backward: each window's upstream gradient goes to the entry that was its maximum; the window's other "
+        "entries get 0.",
+        "zh": "反向：每个窗口的上游梯度只传给该窗口中的最大元素，其余元素的梯度为 0。",
+    },
+    "layer_AvgPooling": {
+        "en": "Average pooling: the mean of each {ph}×{pw} window (stride {stride}, padding {pad}), channel by channel: "
+        "{in_shape} → {out_shape}.",
+        "zh": "平均池化：每个 {ph}×{pw} 窗口（步幅 {stride}，填充 {pad}）取平均值，逐通道进行：{in_shape} → {out_shape}。",
+    },
+    "layer_AvgPooling_back": {
+        "en": "Backward: each window's upstream gradient is shared equally by its {size} entries (× 1/{size}).",
+        "zh": "反向：每个窗口的上游梯度由其 {size} 个元素平分（乘以 1/{size}）。",
+    },
+    "layer_BatchNormalization_eval": {
+        "en": "Batch normalization at inference: {input} is normalized with the running mean μ and variance σ² kept "
+        "from training ({count} of each), then scaled and shifted: {output} = {gamma} · ({input} − μ)/√(σ² + ε) + {beta}.",
+        "zh": "推理时的批归一化：用训练中累积的滑动平均 μ 和方差 σ²（各 {count} 个）对 {input} 归一化，再缩放和平移："
+        "{output} = {gamma} · ({input} − μ)/√(σ² + ε) + {beta}。",
+    },
+    "layer_BatchNormalization_eval_back": {
+        "en": "Backward: μ and σ² are constants here, so ∂{out}/∂{input} = {gamma}/√(σ² + ε) × upstream; "
+        "d{gamma} = Σ upstream · x̂ and d{beta} = Σ upstream (x̂: the normalized input).",
+        "zh": "反向：这里 μ 和 σ² 是常数，所以 ∂{out}/∂{input} = {gamma}/√(σ² + ε) × 上游梯度；"
+        "d{gamma} = Σ 上游梯度 · x̂，d{beta} = Σ 上游梯度（x̂ 为归一化后的输入）。",
+    },
+    "layer_BatchNormalization_train": {
+        "en": "Batch normalization: {input} is normalized with this batch's mean μ and variance σ² ({count} of each), "
+        "then scaled and shifted: {output} = {gamma} · ({input} − μ)/√(σ² + ε) + {beta}.",
+        "zh": "批归一化：用本批数据的均值 μ 和方差 σ²（各 {count} 个）对 {input} 归一化，再缩放和平移："
+        "{output} = {gamma} · ({input} − μ)/√(σ² + ε) + {beta}。",
+    },
+    "layer_BatchNormalization_train_back": {
+        "en": "Backward: μ and σ² depend on {input} too, so with dx̂ = {gamma} × upstream, ∂{out}/∂{input} = "
+        "(dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂))/√(σ² + ε); d{gamma} = Σ upstream · x̂, d{beta} = Σ upstream.",
+        "zh": "反向：μ 和 σ² 也依赖于 {input}，记 dx̂ = {gamma} × 上游梯度，则 ∂{out}/∂{input} = "
+        "(dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂))/√(σ² + ε)；d{gamma} = Σ 上游梯度 · x̂，d{beta} = Σ 上游梯度。",
+    },
+    "layer_Dropout_eval": {
+        "en": "Dropout at inference: the identity. Every entry passes; inverted dropout (ratio {ratio}) already "
+        "scaled the kept entries while training.",
+        "zh": "推理时的 Dropout：恒等映射。所有元素都通过；反向 Dropout（比例 {ratio}）在训练时已对保留的元素做了缩放。",
+    },
+    "layer_Dropout_eval_back": {
+        "en": "Backward: the identity too; the upstream gradient passes unchanged.",
+        "zh": "反向：同样是恒等映射，上游梯度原样通过。",
+    },
+    "layer_Dropout_eval_book": {
+        "en": "Dropout at inference, the book's way: every entry × (1 − {ratio}) = × {keep}.",
+        "zh": "推理时的 Dropout（书中的做法）：每个元素乘以 (1 − {ratio}) = {keep}。",
+    },
+    "layer_Dropout_eval_book_back": {
+        "en": "Backward: the upstream gradient × {keep} as well.",
+        "zh": "反向：上游梯度同样乘以 {keep}。",
+    },
+    "layer_Dropout_train": {
+        "en": "Dropout while training: each entry is dropped (set to 0) with probability {ratio}; {kept}% were kept "
+        "this time.",
+        "zh": "训练时的 Dropout：每个元素以概率 {ratio} 被丢弃（置为 0）；这次保留了 {kept}%。",
+    },
+    "layer_Dropout_train_back": {
+        "en": "Backward: the gradient flows back only through the entries that were kept (the same mask).",
+        "zh": "反向：梯度只通过被保留的元素（同一个掩码）向后传递。",
+    },
+    "layer_Flatten": {
+        "en": "Flatten: each sample's {sample} entries are laid out in one row, with no arithmetic: "
+        "{in_shape} → {out_shape}.",
+        "zh": "Flatten：把每个样本的 {sample} 个元素排成一行，不做任何运算：{in_shape} → {out_shape}。",
+    },
+    "layer_Flatten_back": {
+        "en": "Backward: the upstream gradient is reshaped back to {in_shape}; nothing else changes.",
+        "zh": "反向：把上游梯度变回 {in_shape} 的形状，别的都不变。",
+    },
+    "layer_SoftmaxWithLoss": {
+        "en": "Softmax turns each sample's {classes} scores into probabilities y; the loss is the cross-entropy −log y "
+        "of the true label, averaged over the {batch} samples.",
+        "zh": "Softmax 把每个样本的 {classes} 个得分变为概率 y；损失是正确标签的交叉熵 −log y 在 {batch} 个样本上的平均。",
+    },
+    "layer_SoftmaxWithLoss_back": {
+        "en": "Backward: ∂{out}/∂{input} = (y − t)/{batch}, each probability minus the one-hot label, divided by "
+        "the batch size.",
+        "zh": "反向：∂{out}/∂{input} = (y − t)/{batch}，即每个概率减去 one-hot 标签，再除以批大小。",
+    },
     "results_parameters": {
         "en": "With respect to the {count} parameter arrays ({unknowns} numbers), each as its norm:",
         "zh": "对 {count} 个参数数组（共 {unknowns} 个数）的梯度，显示为范数：",
