@@ -447,3 +447,22 @@ def test_chainrule_conv_nets_accept_the_books_weight_files() -> None:
     finally:
         sys.path.remove(str(BOOK / "ch08"))
         sys.modules.pop("deep_convnet", None)
+
+
+def test_book_optimizers_go_on_after_a_nan_gradient_as_the_books_do() -> None:
+    """ch06/batch_norm_test.py lets a run without batch norm diverge: the book's optimizers write
+    NaN and go on. chainrule's own optimizers raise; the book's say so with a warning."""
+    import numpy as np
+    import pytest
+
+    from chainrule.book.common.optimizer import SGD as BookSGD
+    from chainrule.errors import NonFiniteError
+    from chainrule.optimizers import SGD
+
+    grads = {"W": np.array([np.nan, 1.0])}
+    with pytest.raises(NonFiniteError, match="'W'"):
+        SGD(lr=0.1).update({"W": np.zeros(2)}, grads)
+    params = {"W": np.zeros(2)}
+    with pytest.warns(RuntimeWarning, match="NaN or infinite values in gradient 'W'"):
+        BookSGD(lr=0.1).update(params, grads)
+    assert np.isnan(params["W"][0]) and params["W"][1] == -0.1

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, ClassVar
 
@@ -82,6 +83,9 @@ class Optimizer:
 
     slot_names: ClassVar[tuple[str, ...]] = ()
     hyperparameter_names: ClassVar[tuple[str, ...]] = ("lr", "weight_decay")
+    # What a NaN or inf gradient does once its step is made: "raise" a NonFiniteError (chainrule),
+    # or "warn" and go on, as the book's optimizers do (its batch_norm_test.py lets a run diverge).
+    on_nonfinite_gradient: ClassVar[str] = "raise"
 
     lr = positive()
     weight_decay = non_negative()
@@ -127,7 +131,10 @@ class Optimizer:
             finite.append(apply_rule(rule, param, grad, tuple(slots[name] for name in self.slot_names), numbers))
         if not all(bool(flag) for flag in finite):  # read once every update is queued (CuPy)
             bad = [(key, param) for (key, param, _), flag in zip(checked, finite) if not bool(flag)]
-            raise self._nonfinite_gradients(bad, grads)
+            error = self._nonfinite_gradients(bad, grads)
+            if self.on_nonfinite_gradient != "warn":
+                raise error
+            warnings.warn(str(error), RuntimeWarning, stacklevel=2)
 
     def _nonfinite_gradients(self, bad: list[tuple[str, Array]], grads: Mapping[str, Array]) -> NonFiniteError:
         """The error naming each gradient with NaN or inf, and how many (counted only now)."""

@@ -13,6 +13,9 @@ from chainrule import optimizers as _optimizers
 class _UpdatesNumbers:
     """Mixin: ``update`` accepts Python numbers as parameters and gradients, as the book's does."""
 
+    # The book's optimizers write NaN and go on; chainrule's say so (a warning here, not an error).
+    on_nonfinite_gradient = "warn"
+
     def update(self, params, grads):
         numbers = [key for key in params if not hasattr(params[key], "shape")]
         if not numbers and all(hasattr(grad, "shape") for grad in grads.values()):

@@ -14,6 +14,9 @@ from .np import *  # noqa: F401,F403 - the book's module exposes np
 class _UpdatesLists:
     """Mixin: ``update(params, grads)`` with two lists of arrays of the same length."""
 
+    # The book's optimizers write NaN and go on; chainrule's say so (a warning here, not an error).
+    on_nonfinite_gradient = "warn"
+
     def update(self, params, grads):
         if len(params) != len(grads):
             raise _ConfigError(
