@@ -494,3 +494,11 @@ def test_clip_grads_scales_to_the_max_norm_in_place_and_only_when_above():
         clip_grads(grads, 0)
     with pytest.raises(NonFiniteError, match="NaN"):
         clip_grads([np.array([np.nan])], 1.0)
+
+
+def test_sequence_losses_refuse_an_empty_batch():
+    """A mean over no sample is no loss (issue 18): never 0.0 read as a perfect score."""
+    with pytest.raises(ShapeError, match="empty batch"):
+        TimeSoftmaxWithLoss().forward(np.zeros((0, 3, 4)), np.zeros((0, 3), dtype=int))
+    with pytest.raises(ShapeError, match="empty batch"):
+        TimeSigmoidWithLoss().forward(np.zeros((0, 3)), np.zeros((0, 3)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import Array, array_module
+from ..checks import check_not_empty
 from ..errors import LabelError, ShapeError
 from ..functions import sigmoid
 from .base import check_input_dtype
@@ -65,6 +66,7 @@ class TimeSoftmaxWithLoss(LossLayer):
         check_input_dtype(self, xs, "xs")
         if getattr(xs, "ndim", 0) != 3:
             raise ShapeError(f"{self.name}.forward: expected scores of shape (N, T, V), got {getattr(xs, 'shape', ())}")
+        check_not_empty(xs, f"{self.name}.forward", "xs")
         ts = self._labels(xs, ts)
         N, T, V = xs.shape
         self.xs_shape = xs.shape
@@ -117,7 +119,8 @@ class TimeSigmoidWithLoss(LossLayer):
             raise LabelError(f"{self.name}.forward: targets must lie in [0, 1], got values from {float(ts.min())} to {float(ts.max())}")
         if xs.dtype.kind == "f":  # integer 0/1 targets would promote float32 logits to float64
             ts = ts.astype(xs.dtype)
-        loss = sigmoid_cross_entropy(xs, ts).sum() / max(xs.size, 1)
+        check_not_empty(xs, f"{self.name}.forward", "xs")
+        loss = sigmoid_cross_entropy(xs, ts).sum() / xs.size
         self._require_finite(loss, xp)
         self.cache = (sigmoid(xs), ts)
         return loss
@@ -125,4 +128,4 @@ class TimeSigmoidWithLoss(LossLayer):
     def backward(self, dout: Any = 1) -> Array:
         y, ts = self._require_forward(self.cache)
         self._check_scalar_dout(dout)
-        return (y - ts) * (dout / max(y.size, 1))
+        return (y - ts) * (dout / y.size)
