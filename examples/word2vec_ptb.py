@@ -51,10 +51,13 @@ def train(corpus: np.ndarray, id_to_word: dict[int, str], *, epochs: int = 10, w
     word_to_id = {word: i for i, word in enumerate(result.words)}
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
+        recent: list[float] = []
+
         def progress(i: int, loss: float) -> None:
+            recent.append(loss)
             if log and report_every and (i + 1) % report_every == 0:
-                recent = result.losses[-report_every + 1:] + [loss]
                 print(f"  epoch {epoch} iteration {i + 1}: loss {np.mean(recent):.3f}  ({time.perf_counter() - started:.0f} s)", flush=True)
+                recent.clear()
 
         losses = train_epoch(net, optimizer, contexts, target, batch_size, rng=rng, max_iters=max_iters, on_iteration=progress)
         result.losses.extend(losses)

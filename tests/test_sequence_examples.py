@@ -176,7 +176,7 @@ def test_word2vec_script_main_prints_neighbours(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(module, "load_ptb", lambda *args, **kwargs: (corpus, None, {i: f"w{i}" if i > 3 else module.QUERIES[i] for i in range(30)}))
     module.main(["--epochs", "1", "--window", "2", "--hidden", "8", "--max-iters", "3", "--report-every", "1", "--out", str(tmp_path / "v.npz")])
     printed = capsys.readouterr().out
-    assert "epoch 1 iteration 3: loss" in printed and "[query] toyota" in printed and "saved 30 vectors of 8" in printed
+    assert "epoch 1 iteration 3: loss" in printed and "epoch 1 iteration 1: loss" in printed and "[query] toyota" in printed and "saved 30 vectors of 8" in printed
 
 
 @pytest.mark.parametrize("model", ["seq2seq", "peeky"])
@@ -215,3 +215,16 @@ def test_generate_answers_shape():
     model = Scripted([[1, 2, 3], [4, 5, 6]])
     answers = generate_answers(model, np.zeros((2, 5), int), np.array([9, 9]), 3)
     assert answers.tolist() == [[1, 2, 3], [4, 5, 6]] and answers.dtype == np.int64
+
+
+def test_word2vec_progress_lines_average_the_iterations_since_the_last(capsys):
+    module = load_example("word2vec_ptb")
+    corpus = np.tile(np.arange(30), 40)
+    result = module.train(corpus, {i: f"w{i}" for i in range(30)}, epochs=2, window=2, hidden=8, batch_size=10, max_iters=4,
+                          report_every=2, top=2)
+    printed = capsys.readouterr().out
+    for epoch, first in ((1, 0), (2, 4)):
+        for iteration in (2, 4):
+            start = first + iteration - 2
+            expected = np.mean(result.losses[start:start + 2])
+            assert f"epoch {epoch} iteration {iteration}: loss {expected:.3f}" in printed
