@@ -118,3 +118,17 @@ def test_without_the_extra_the_commands_say_which_to_install(command, data_dir, 
     monkeypatch.setitem(sys.modules, "onnx", None)
     argv = ["export", str(run_dir)] if command == "export" else ["import", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "i")]
     _one_line_error(capsys, main(argv), 1, "chainrule[interop]", "onnx")
+
+
+def test_an_imported_model_without_hidden_layer_is_a_run_evaluate_accepts(tmp_path, data_dir):
+    """One Affine and a softmax: its config has no hidden size, and the checkpoint check allows it."""
+    import numpy as np
+
+    from chainrule import Affine, Sequential, SoftmaxWithLoss
+    from chainrule.interop import to_onnx
+
+    rng = np.random.default_rng(0)
+    net = Sequential([("Affine1", Affine(0.01 * rng.standard_normal((784, 10)), np.zeros(10)))], SoftmaxWithLoss())
+    to_onnx(net, tmp_path / "linear.onnx")
+    assert main(["import", str(tmp_path / "linear.onnx"), "-o", str(tmp_path / "run")]) == 0
+    assert main(["evaluate", str(tmp_path / "run"), *_data(data_dir)]) == 0

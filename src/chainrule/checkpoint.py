@@ -306,8 +306,9 @@ def check_config(config: dict[str, Any], path: Path | str = "checkpoint") -> Non
         if name in config and not _is_size(config[name]):
             raise _field_error(path, f"config.{name}", f"an integer from 1 to {_MAX_SIZE}", config[name])
     hidden = config.get("hidden_sizes", [1])
-    if not isinstance(hidden, list) or not 1 <= len(hidden) <= 100 or not all(_is_size(size) for size in hidden):
-        raise _field_error(path, "config.hidden_sizes", f"a list of 1 to 100 integers from 1 to {_MAX_SIZE}", hidden)
+    fewest = 0 if model == "sequential" else 1  # an imported stack may have no hidden layer (one Affine)
+    if not isinstance(hidden, list) or not fewest <= len(hidden) <= 100 or not all(_is_size(size) for size in hidden):
+        raise _field_error(path, "config.hidden_sizes", f"a list of {fewest} to 100 integers from 1 to {_MAX_SIZE}", hidden)
     shape = config.get("input_shape", [1])
     if not isinstance(shape, list) or not 1 <= len(shape) <= 3 or not all(_is_size(side) for side in shape):
         raise _field_error(path, "config.input_shape", "a list of 1 to 3 positive integers", shape)
