@@ -69,15 +69,7 @@ def plot_learning_curve(history: Any, path: str | os.PathLike, title: str = "", 
                     color="black", label=f"best.npz: {100 * history.val_acc[best]:.2f}%")
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
-    for ax in (loss_ax, acc_ax):
-        ax.grid(alpha=0.3)
-        ax.legend()
-        if len(epochs) <= 20:
-            ax.set_xticks(epochs)
-    if title:
-        figure.suptitle(title)
-    figure.savefig(path)
-    return figure
+    return _finish_epoch_figure(figure, (loss_ax, acc_ax), epochs, title, path)
 
 
 def _plot_perplexity(history: Any, path: str | os.PathLike, title: str) -> Any:
@@ -94,10 +86,17 @@ def _plot_perplexity(history: Any, path: str | os.PathLike, title: str) -> Any:
             ax.plot(epochs[best], np.exp(history.val_loss[best]), "o", markersize=14, markerfacecolor="none",
                     color="black", label=f"best.npz (epoch {epochs[best]})")
     ax.set(xlabel="epoch", ylabel="perplexity (exp of the cross-entropy)", title="perplexity")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    if len(epochs) <= 20:
-        ax.set_xticks(epochs)
+    return _finish_epoch_figure(figure, (ax,), epochs, title, path)
+
+
+def _finish_epoch_figure(figure: Any, axes: Sequence[Any], epochs: Sequence[int], title: str,
+                         path: str | os.PathLike) -> Any:
+    """Grid, legend, one tick per epoch (up to 20), the title; then write the figure to ``path``."""
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend()
+        if len(epochs) <= 20:
+            ax.set_xticks(epochs)
     if title:
         figure.suptitle(title)
     figure.savefig(path)
