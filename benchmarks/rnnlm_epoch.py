@@ -6,7 +6,8 @@ One step is what ``chainrule train --model rnnlm`` does per window: forward and 
 Embedding -> stateful LSTM -> Affine -> softmax cross-entropy (V=10000, D=H=100, float32), the
 gradients clipped to a global norm of 0.25, plain SGD at lr 20, over 20 streams x 35 words.
 chainrule's step is :class:`~chainrule.nets.Rnnlm` with ``clip_grads`` and ``SGD``; the twin is
-``nn.Embedding + nn.LSTM + nn.Linear`` with ``clip_grad_norm_`` and ``torch.optim.SGD``, starting
+``nn.Embedding + nn.LSTM + nn.Linear`` (its second LSTM bias frozen at 0: the book has one) with
+``clip_grad_norm_`` and ``torch.optim.SGD``, starting
 from the same weights (gate order mapped) and carrying its state detached from window to window.
 Both read the same windows of PTB's training text (``$CHAINRULE_DATA``; random word ids when
 PTB is not there, said so), each framework in its own process, one after the other.
@@ -92,7 +93,8 @@ def torch_step(words: Any) -> tuple[Any, Any]:
         lstm.bias_hh_l0.zero_()
         affine.weight.copy_(torch.from_numpy(np.ascontiguousarray(start["affine.W"].T)))
         affine.bias.copy_(torch.from_numpy(start["affine.b"]))
-    params = [*embed.parameters(), *lstm.parameters(), *affine.parameters()]
+    lstm.bias_hh_l0.requires_grad_(False)  # the book's LSTM has one bias: a second would learn twice as fast
+    params = [param for module in (embed, lstm, affine) for param in module.parameters() if param.requires_grad]
     optimizer = torch.optim.SGD(params, lr=LR)
     windows = corpus_windows(words, BATCH, TIME)
     state: list[Any] = [None]
@@ -106,7 +108,7 @@ def torch_step(words: Any) -> tuple[Any, Any]:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, CLIP)
         optimizer.step()
-        return float(loss)
+        return loss.item()
 
     return step, lstm
 
