@@ -19,7 +19,7 @@ from chainrule.backend import Backend, to_numpy
 from chainrule.book import book_imports, run_script
 from chainrule.book.sequel import device
 from chainrule.book.trees import GPU_VARIABLE, book_tree, sequel_gpu_flag
-from chainrule.errors import CheckpointError, ConfigError, UnsafePickleError
+from chainrule.errors import CheckpointError, ConfigError, UnsafePickleError, UsageError
 
 from book2_support import BOOK2, HAVE_BOOK2, run_book2
 from book_support import BOOK, HAVE_BOOK
@@ -343,3 +343,79 @@ def test_gpu_true_in_the_books_config_runs_the_script_on_the_gpu_backend(
     assert float(to_numpy(scope["ppl_test"])) == pytest.approx(float(cpu_scope["ppl_test"]), rel=1e-4)
     saved = restricted_pickle.load_file(tmp_path / "gpu-True" / "ch06" / "Rnnlm.pkl")
     assert [a.dtype for a in saved] == [np.float16] * 6
+
+
+# -- chainrule book --seed: the same start as the book's own code --------------------------------
+
+# Builds the book's Rnnlm (ch06/rnnlm.py) and runs 10 steps of train_rnnlm.py's recipe on a
+# random corpus; run by chainrule (run_script) and by the book's code, each seeded the same way.
+_RNNLM_START = """
+import sys
+sys.path.insert(0, {ch06!r})
+import numpy as np
+from common.optimizer import SGD
+from common.trainer import RnnlmTrainer
+from rnnlm import Rnnlm
+model = Rnnlm(10000, 100, 100)
+initial = [param.copy() for param in model.params]
+losses = []
+forward = model.forward
+def recorded(xs, ts):
+    loss = forward(xs, ts)
+    losses.append(float(loss))
+    return loss
+model.forward = recorded
+words = np.load({corpus!r})
+RnnlmTrainer(model, SGD(20.0)).fit(words[:-1], words[1:], max_epoch=1, batch_size=20, time_size=35, max_grad=0.25,
+                                   eval_interval=None)
+np.savez({out!r}, *initial, losses=np.array(losses))
+"""
+
+
+def _rnnlm_start(tmp_path: Path, seed: int, who: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, np.ndarray]:
+    out = tmp_path / f"{who}-{seed}.npz"
+    code = _RNNLM_START.format(ch06=str(BOOK2 / "ch06"), corpus=str(tmp_path / "words.npy"), out=str(out))
+    if who == "book":
+        run_book2(f"import numpy\nnumpy.random.seed({seed})\n" + code, cwd=tmp_path)
+    else:
+        monkeypatch.delenv(GPU_VARIABLE, raising=False)
+        chapter = tmp_path / "tree" / "ch06"
+        if not chapter.exists():
+            _sequel_tree(tmp_path / "tree")
+        (chapter / "start.py").write_text(code)
+        try:
+            run_script(chapter / "start.py", seed=seed)
+        finally:
+            _forget_modules_under(BOOK2)
+    return dict(np.load(out))
+
+
+@needs_book2
+def test_book_seed_draws_the_books_initial_weights_and_follows_its_losses(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """``chainrule book --seed N`` and the book's code after ``np.random.seed(N)``: the same weights,
+    bit for bit, and the same losses over 10 steps of train_rnnlm.py's recipe (float32 sums in
+    another order: close, not bitwise)."""
+    np.save(tmp_path / "words.npy", np.random.default_rng(0).integers(0, 10000, 10 * 20 * 35 + 1))
+    ours, book = _rnnlm_start(tmp_path, 5, "chainrule", monkeypatch), _rnnlm_start(tmp_path, 5, "book", monkeypatch)
+    for index in range(6):
+        name = f"arr_{index}"
+        assert ours[name].dtype == book[name].dtype == np.float32
+        assert np.array_equal(ours[name], book[name]), f"initial weight {index} differs"
+    assert len(ours["losses"]) == len(book["losses"]) == 10
+    np.testing.assert_allclose(ours["losses"], book["losses"], rtol=1e-6)  # measured over 20 steps: 8e-8 at most
+    drawn = (np.random.RandomState(5).randn(10000, 100) / 100).astype("f")
+    assert np.array_equal(ours["arr_0"], drawn)  # the seed is what made them equal
+
+
+def test_book_seed_is_checked_before_the_script_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from chainrule.book.__main__ import main as book_main
+    from chainrule.cli.main import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["book", "--seed", "-1", "train.py"])
+    assert stopped.value.code == 2 and "--seed" in capsys.readouterr().err
+    assert book_main(["--seed", "x", "train.py"]) == 2
+    assert "--seed takes a whole number" in capsys.readouterr().err
+    with pytest.raises(UsageError, match=r"seed must be an integer in \[0, 4294967295\], got 4294967296"):
+        run_script("train.py", seed=2**32)

@@ -17,6 +17,7 @@ from chainrule.history import History
 from chainrule.nets import Rnnlm, perplexity
 from chainrule.optimizers import SGD
 from chainrule.recipes import RECIPES, OptionError, TrainOptions, new_run_config
+from chainrule.training import make_schedule
 from chainrule.training.language_model import LanguageModelTrainer
 
 from book2_support import BOOK2, HAVE_BOOK2, run_book2
@@ -75,9 +76,10 @@ def test_train_writes_a_run_with_perplexities(ptb_dir, tmp_path, capsys):
     config = json.loads((run_dir / "config.json").read_text())
     assert config["model"] == "rnnlm" and config["dataset"] == "ptb"
     assert (config["vocab_size"], config["wordvec_size"], config["hidden_size"]) == (15, 8, 8)
+    assert config["training"]["schedule"] == "cosine"
     assert config["training"]["time_size"] == 35 and config["training"]["max_grad"] == 0.25
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["epoch"] == [1, 2] and metrics["train_acc"] == [None, None]
+    assert metrics["epoch"] == [1, 2] and metrics["train_acc"] == [None, None] and metrics["lr"] == [20, 10]  # the cosine
     # 15 words: a model that learned anything beats guessing (perplexity 15)
     assert math.exp(metrics["val_loss"][-1]) < 15
     assert {"checkpoint.npz", "best.npz", "learning_curve.png"} <= {p.name for p in run_dir.iterdir()}
@@ -85,9 +87,10 @@ def test_train_writes_a_run_with_perplexities(ptb_dir, tmp_path, capsys):
 
 @pytest.mark.parametrize("model", ["rnnlm", "better-rnnlm"])
 def test_resume_is_bit_identical_to_the_uninterrupted_run(ptb_dir, tmp_path, model):
-    # better-rnnlm: dropout masks and the rate divided on a validation plateau both follow the epoch
-    assert train_cli(ptb_dir, tmp_path / "whole", "--model", model, "--epochs", "4") == 0
-    assert train_cli(ptb_dir, tmp_path / "part", "--model", model, "--epochs", "3") == 0
+    # better-rnnlm: dropout masks and the rate divided on a validation plateau both follow the epoch.
+    # A constant rate: a cosine planned over 3 epochs is another run than one planned over 4.
+    assert train_cli(ptb_dir, tmp_path / "whole", "--model", model, "--epochs", "4", "--schedule", "constant") == 0
+    assert train_cli(ptb_dir, tmp_path / "part", "--model", model, "--epochs", "3", "--schedule", "constant") == 0
     assert train_cli(ptb_dir, tmp_path / "part", "--epochs", "4", "--resume") == 0
     assert_same_weights(tmp_path / "whole", tmp_path / "part")
     whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
@@ -163,11 +166,17 @@ def test_options_a_language_model_cannot_take(tmp_path, capsys, options, message
     assert not (tmp_path / "run").exists()
 
 
-def test_recipes_are_the_book_s():
+def test_recipes_are_the_book_s_but_rnnlm_decays_its_rate():
     config = new_run_config(TrainOptions(model="rnnlm"))
     assert config["dataset"] == "ptb" and config["vocab_size"] is None  # known once the corpus is read
     assert config["training"] == {**RECIPES["rnnlm"], "seed": 0, "limit": None}
-    assert RECIPES["rnnlm"] | {"epochs": 40, "plateau_decay": 0.25} == RECIPES["better-rnnlm"]
+    book = {"optimizer": "sgd", "lr": 20.0, "batch_size": 20, "epochs": 4, "schedule": "constant", "weight_decay": 0.0,
+            "time_size": 35, "max_grad": 0.25}  # ch06/train_rnnlm.py
+    assert RECIPES["rnnlm"] == book | {"schedule": "cosine"}
+    assert book | {"epochs": 40, "plateau_decay": 0.25} == RECIPES["better-rnnlm"]
+    rates = [make_schedule(RECIPES["rnnlm"]["schedule"], 20.0, 4)(epoch) for epoch in range(4)]
+    assert rates == pytest.approx([20.0, 17.0711, 10.0, 2.9289], abs=1e-4)
+    assert new_run_config(TrainOptions(model="rnnlm", schedule="constant"))["training"] == {**book, "seed": 0, "limit": None}
     better = new_run_config(TrainOptions(model="better-rnnlm"))
     assert (better["hidden_size"], better["wordvec_size"], better["dropout_ratio"]) == (650, 650, 0.5)
     assert new_run_config(TrainOptions(dataset="ptb"))["model"] == "rnnlm"

@@ -7,7 +7,7 @@ import sys
 from ..errors import ChainruleError, UsageError
 from .runner import run_script
 
-USAGE = "usage: python -m chainrule.book SCRIPT [ARGS...]   (from the book's chapter folder, e.g. ch05)"
+USAGE = "usage: python -m chainrule.book [--seed N] SCRIPT [ARGS...]   (from the book's chapter folder, e.g. ch05)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,8 +15,13 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE, file=sys.stderr if not argv else sys.stdout)
         return 2 if not argv else 0
+    seed = None
     try:
-        run_script(argv[0], argv[1:])
+        if argv[0] == "--seed":  # np.random.seed(N) first, as `chainrule book --seed N`
+            if len(argv) < 3 or not argv[1].isdigit():
+                raise UsageError(f"--seed takes a whole number and a script follows it; {USAGE}")
+            seed, argv = int(argv[1]), argv[2:]
+        run_script(argv[0], argv[1:], seed=seed)
     except ChainruleError as error:
         print(f"chainrule.book: error: {error}", file=sys.stderr)
         return 2 if isinstance(error, UsageError) else 1

@@ -18,6 +18,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from .. import restricted_pickle
 from ..errors import UsageError
 from .importer import book_imports
@@ -81,16 +83,26 @@ def _loaded_from(module: object, folder: Path) -> bool:
         return False
 
 
-def run_script(script: str | os.PathLike[str], args: Sequence[str] = ()) -> dict:
+MAX_SEED = 2**32 - 1  # what np.random.seed accepts
+
+
+def run_script(script: str | os.PathLike[str], args: Sequence[str] = (), *, seed: int | None = None) -> dict:
     """Run ``script`` as ``__main__`` with the book's modules served by chainrule; return its globals.
 
     Relative paths in the script (``params.pkl``, ``../dataset/lena_gray.png``) are read from
     the current directory, as with ``python``: run it from the script's chapter folder.
+    ``seed``: ``np.random.seed(seed)`` just before the script starts. The book draws its weights
+    from NumPy's global generator, so the book's own code seeded the same way starts from the
+    same weights, bit for bit: a run on chainrule and one on the book's code can be compared.
     """
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED):
+        raise UsageError(f"book: seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
     path = Path(script)
     if not path.is_file():
         raise UsageError(f"no such script: {script} (run from the book's chapter folder, e.g. ch05)")
     adapters = book_tree(path).adapters  # the first book's modules, or the sequel's
     with book_imports(path.resolve().parent, adapters=adapters), restricted_pickle_loads(), \
             _script_process_state(path.resolve(), args):
+        if seed is not None:
+            np.random.seed(seed)
         return runpy.run_path(str(path), run_name="__main__")

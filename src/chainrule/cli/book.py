@@ -6,6 +6,7 @@ import argparse
 
 from ..book import run_script
 from ..errors import UsageError
+from .types import seed
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,8 +17,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "with its `common.*` and `dataset.*` imports served by chainrule (even inside the book's own "
         "tree; the tree tells whether it is the first book's or the sequel's) and its weight pickles "
         "read without running code. Same as `python -m chainrule.book`.",
-        epilog="example: cd deep-learning-from-scratch/ch05 && chainrule book train_neuralnet.py",
+        epilog="examples: cd deep-learning-from-scratch/ch05 && chainrule book train_neuralnet.py; "
+        "cd deep-learning-from-scratch-2/ch06 && chainrule book --seed 1 train_rnnlm.py",
     )
+    parser.add_argument("--seed", type=seed, metavar="N",
+                        help="np.random.seed(N) before the script starts: the book's own code seeded the same way "
+                        "draws the same initial weights (default: unseeded, as the book)")
     # Optional for argparse, so that a missing script gets our message, not "script_args is required".
     parser.add_argument("script", nargs="?", help="the book's script, e.g. train_neuralnet.py")
     parser.add_argument("script_args", nargs=argparse.REMAINDER, help="arguments passed on to the script")
@@ -28,5 +33,5 @@ def run(args: argparse.Namespace) -> int:
     if not args.script:
         raise UsageError("name the book's script to run, e.g. `chainrule book train_neuralnet.py` in the book's "
                          "ch05 folder (chainrule book --help)")
-    run_script(args.script, args.script_args)
+    run_script(args.script, args.script_args, seed=args.seed)
     return 0
