@@ -79,14 +79,19 @@ def chapter_copy(book: Path, scratch: Path, ptb: Path | None) -> Path:
     return chapter
 
 
-def run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+def start(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], float, list[str]]:
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), \
+        time.perf_counter(), command
+
+
+def finish(started: tuple[subprocess.Popen[str], float, list[str]]) -> tuple[float, float]:
     """(test perplexity the script printed, wall-clock seconds); exits on a failed run."""
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    found = re.search(r"test perplexity:\s+([0-9.eE+-]+|inf|nan)", done.stdout)
-    if done.returncode != 0 or not found:
-        sys.exit(f"{' '.join(command[:3])} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    process, start_time, command = started
+    stdout, stderr = process.communicate()
+    seconds = time.perf_counter() - start_time
+    found = re.search(r"test perplexity:\s+([0-9.eE+-]+|inf|nan)", stdout)
+    if process.returncode != 0 or not found:
+        sys.exit(f"{' '.join(command[:3])} failed (exit {process.returncode}):\n{stderr[-2000:]}")
     return float(found.group(1)), seconds
 
 
@@ -99,6 +104,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, help="BLAS threads of each run (default: the libraries' own)")
     parser.add_argument("--limit", type=int, default=0, metavar="WORDS",
                         help="only the first WORDS words of each split (a quick check; default: all)")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="run both at once (give --threads 1 on two cores): whatever else loads the machine "
+                             "then slows both alike")
     args = parser.parse_args()
     missing = [text for text in PTB_TEXTS if not (args.ptb / text).is_file()]
     if missing or not (args.book / "ch06" / SCRIPT).is_file():
@@ -114,13 +122,19 @@ def main() -> int:
         ours_dir = chapter_copy(args.book, Path(scratch) / "chainrule", None)
         book_dir = chapter_copy(args.book, Path(scratch) / "book", args.ptb.resolve())
         subprocess.run([sys.executable, "-c", BOOK_CACHES], cwd=book_dir, env=env, check=True, capture_output=True)
-        results = {
-            "chainrule book": run([sys.executable, "-m", "chainrule.book", "--seed", str(args.seed), SCRIPT], ours_dir, ours_env),
-            "the book's code": run([sys.executable, "-c", BOOK_RUN.format(limit=args.limit, seed=args.seed, script=SCRIPT)],
-                                   book_dir, env),
+        commands = {
+            "chainrule book": ([sys.executable, "-m", "chainrule.book", "--seed", str(args.seed), SCRIPT], ours_dir, ours_env),
+            "the book's code": ([sys.executable, "-c", BOOK_RUN.format(limit=args.limit, seed=args.seed, script=SCRIPT)],
+                                book_dir, env),
         }
+        if args.side_by_side:
+            running = {name: start(*command) for name, command in commands.items()}
+            results = {name: finish(started) for name, started in running.items()}
+        else:
+            results = {name: finish(start(*command)) for name, command in commands.items()}
     words = f"first {args.limit} words of each split" if args.limit else "all of PTB"
-    print(f"ch06/{SCRIPT}, seed {args.seed}, {words}, threads {args.threads or 'default'}")
+    together = ", side by side" if args.side_by_side else ", one after the other"
+    print(f"ch06/{SCRIPT}, seed {args.seed}, {words}, threads {args.threads or 'default'}{together}")
     print("| run | test perplexity | seconds |")
     print("|---|---|---|")
     for name, (ppl, seconds) in results.items():
