@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["set_threads", "THREAD_VARIABLES", "available_cores", "LoadAwareThreads", "threads_for_load"]
+__all__ = ["set_threads", "THREAD_VARIABLES", "available_cores", "LoadAwareThreads", "threads_for_load", "compute_threads"]
 
 # Read by OpenBLAS, OpenMP and MKL when they start (in this process or a child process).
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -132,28 +132,37 @@ class LoadAwareThreads:
             self.threads = self.most
 
 
+_blas_controllers: list[Any] | None = None  # threadpoolctl's handles on the loaded BLAS libraries
+
+
+def _blas() -> list[Any]:
+    """The BLAS libraries loaded now (found once NumPy has loaded its own; none without threadpoolctl)."""
+    global _blas_controllers
+    if not _blas_controllers:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+            return []
+        _blas_controllers = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    return _blas_controllers
+
+
 def _blas_threads() -> int | None:
     """The loaded BLAS libraries' thread count (what ``OPENBLAS_NUM_THREADS`` or :func:`set_threads` chose)."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        return None
-    counts = [c.num_threads for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    counts = [c.num_threads for c in _blas()]
     return max(counts) if counts else None
 
 
+def compute_threads() -> int:
+    """Threads chainrule's own compiled loops may use now: as many as BLAS has (a few microseconds)."""
+    return _blas_threads() or 1
+
+
 def _blas_thread_setter() -> Callable[[int], None]:
-    """A cheap way to set the loaded BLAS libraries' thread count (a few microseconds a call)."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        return lambda count: None
-    controllers: list[Any] = []
+    """Set the loaded BLAS libraries' thread count (a few microseconds a call)."""
 
     def apply(count: int) -> None:
-        if not controllers:  # found when first needed: by then NumPy has loaded its BLAS
-            controllers.extend(c for c in ThreadpoolController().lib_controllers if c.user_api == "blas")
-        for controller in controllers:
+        for controller in _blas():
             controller.set_num_threads(count)
 
     return apply
