@@ -650,3 +650,44 @@ def test_matches_torch_optim(case):
         torch_optimizer.step()
     for key, tensor in tensors.items():
         np.testing.assert_allclose(params[key], tensor.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make", ALL_OPTIMIZERS, ids=lambda make: repr(make()))
+def test_an_update_split_over_two_threads_gives_the_same_bits(make, dtype, monkeypatch):
+    """Large parameters are updated in two halves, the second on another thread: nothing changes."""
+    if not jit.compiled_available():
+        pytest.skip("numba not installed, or CHAINRULE_NUMBA=0")
+    monkeypatch.setattr(compiled, "SPLIT_SIZE", 1000)
+    monkeypatch.setattr(jit, "MIN_COMPILED_SIZE", 0)
+    monkeypatch.setattr(compiled, "compute_threads", lambda: 2)
+    halves = []
+    submit = compiled.ThreadPoolExecutor.submit
+    monkeypatch.setattr(compiled.ThreadPoolExecutor, "submit", lambda pool, *a: halves.append(a) or submit(pool, *a))
+    rng = np.random.default_rng(21)
+    shapes = {"W1": (300, 250), "b1": (250,), "W2": (61, 37)}  # 75000 and 2257 elements: both split
+    split, fast_optimizer, plain_optimizer = random_arrays(rng, dtype, shapes), make(), make()
+    plain = copy_of(split)
+    for step in range(1, 4):
+        grads = random_arrays(rng, dtype, shapes)
+        fast_optimizer.update(split, grads)
+        with numba_disabled():
+            plain_optimizer.update(plain, grads)
+        for key in split:
+            np.testing.assert_array_equal(split[key], plain[key], err_msg=f"{key}, step {step}")
+        for key, slots in fast_optimizer.state.items():
+            for slot, array in slots.items():
+                np.testing.assert_array_equal(array, plain_optimizer.state[key][slot], err_msg=f"{slot}/{key}")
+    assert len(halves) == 2 * 3
+
+
+def test_a_non_finite_gradient_in_the_second_half_is_found(monkeypatch):
+    if not jit.compiled_available():
+        pytest.skip("numba not installed, or CHAINRULE_NUMBA=0")
+    monkeypatch.setattr(compiled, "SPLIT_SIZE", 1000)
+    monkeypatch.setattr(compiled, "compute_threads", lambda: 2)
+    params = {"W": np.ones((100, 100), np.float32)}
+    for where in ((0, 0), (99, 99)):  # the first half, the second
+        grads = {"W": with_values(np.ones((100, 100), np.float32), where, np.nan)}
+        with pytest.raises(NonFiniteError, match=r"gradient 'W' \(1 of 10000\)"):
+            Adam().update(params, grads)

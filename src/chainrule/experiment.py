@@ -36,7 +36,7 @@ from .optimizers import make_optimizer
 from .plots import INSTALL_HINT, matplotlib_available, plot_learning_curve
 from .recipes import OptionError, TrainOptions, model_and_dataset, new_run_config, resume_config
 from .rundir import BEST, RunDir
-from .threads import set_threads
+from .threads import LoadAwareThreads, set_threads
 from .training import Trainer, evaluate, make_schedule, split_validation
 from .training.language_model import LanguageModelTrainer
 
@@ -106,6 +106,8 @@ def train(
     communicator = _start_distributed(threads, verbose) if distributed else None
     if threads is not None and communicator is None:
         set_threads(threads)
+    # Without a number, as many BLAS threads as the other processes leave cores free.
+    load_aware = LoadAwareThreads() if threads is None and communicator is None and backend == "numpy" else None
     try:
         run_options = agree(communicator, "options",
                             attempt(lambda: _checked_options(model, options, verbose, distributed, sync_batchnorm)),
@@ -114,11 +116,12 @@ def train(
             with _open_run(run_options, resume, output_dir, runs_root, verbose) as run:
                 try:
                     return _train(run_options, run, communicator, data_dir, download, verify, backend, verbose,
-                                  sync_batchnorm, plots)
+                                  sync_batchnorm, plots, load_aware)
                 except BaseException:
                     run.discard_if_untrained()
                     raise
-        return _train(run_options, None, communicator, data_dir, download, verify, backend, verbose, sync_batchnorm, plots)
+        return _train(run_options, None, communicator, data_dir, download, verify, backend, verbose, sync_batchnorm, plots,
+                      load_aware)
     except ChainruleError as error:
         if communicator is None or communicator.size == 1:
             raise
@@ -130,6 +133,9 @@ def train(
             fail_job(communicator, f"chainrule train: error: {error}", 2 if error.usage else 1, on_this_rank=False)
         fail_job(communicator, f"chainrule train: error: {error}", 2 if isinstance(error, (UsageError, ConfigError)) else 1)
         raise  # not reached
+    finally:
+        if load_aware is not None:
+            load_aware.restore()  # the process gets back the threads it had
 
 
 def _checked_options(model: str | None, options: dict[str, Any], verbose: int, distributed: bool,
@@ -182,7 +188,7 @@ def _check_sizes_before_data(config: dict[str, Any]) -> None:
 
 def _train(
     options: TrainOptions, run: RunDir | None, communicator: Any, data_dir: Any, download: bool, verify: bool,
-    backend: str, verbose: int, sync_batchnorm: bool, plots: bool,
+    backend: str, verbose: int, sync_batchnorm: bool, plots: bool, load_aware: LoadAwareThreads | None = None,
 ) -> TrainResult:
     """Train the run in ``run``; distributed, ``run`` is rank 0's and None elsewhere."""
     from .distributed import broadcast_from_root, synchronize_batch_norm
@@ -194,7 +200,7 @@ def _train(
     if config["model"] in LANGUAGE_MODELS:
         if communicator is not None:
             raise OptionError(f"{{distributed}} training applies to the image models, not {config['model']}", "distributed")
-        return _train_language_model(config, run, data_dir, download, verify, backend, verbose, plots)
+        return _train_language_model(config, run, data_dir, download, verify, backend, verbose, plots, load_aware)
     net = build_model(config, rng=settings["seed"], backend=backend)
     optimizer = make_optimizer(settings["optimizer"], settings["lr"], weight_decay=settings.get("weight_decay", 0.0))
     settings["lr"] = optimizer.lr
@@ -215,7 +221,7 @@ def _train(
     trainer = Trainer(
         net, optimizer, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
         lr_schedule=make_schedule(settings["schedule"], settings["lr"], settings["epochs"]), verbose=verbose,
-        communicator=communicator,
+        communicator=communicator, threads=load_aware,
     )
     if verbose and run is not None:
         action = f"resuming at epoch {done + 1}" if done else "training"
@@ -246,7 +252,7 @@ def _train(
 
 def _train_language_model(
     config: dict[str, Any], run: RunDir, data_dir: Any, download: bool, verify: bool, backend: str, verbose: int,
-    plots: bool,
+    plots: bool, load_aware: LoadAwareThreads | None = None,
 ) -> TrainResult:
     """Train a language model on its corpus: the validation text after every epoch, the test text at the end."""
     settings = config["training"]
@@ -270,6 +276,7 @@ def _train_language_model(
         net, optimizer, epochs=settings["epochs"], batch_size=settings["batch_size"], time_size=settings["time_size"],
         max_grad=settings["max_grad"], seed=settings["seed"], plateau_decay=settings.get("plateau_decay"),
         lr_schedule=make_schedule(settings["schedule"], settings["lr"], settings["epochs"]), verbose=verbose,
+        threads=load_aware,
     )
     if verbose:
         action = f"resuming at epoch {done + 1}" if done else "training"

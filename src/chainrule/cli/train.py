@@ -99,8 +99,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      f"the test set is only for the final report; 0 keeps no best checkpoint (default: {DEFAULT_VALIDATION_SPLIT})")
     fit.add_argument("--backend", type=available_backend, choices=["numpy", "cupy", "auto"], default="numpy", help="array backend: cupy runs on an NVIDIA GPU (default: numpy)")
     fit.add_argument("--threads", type=positive_int, metavar="N",
-                     help="CPU threads for the matrix products (BLAS) (default: all cores; on a busy machine 1 is "
-                          "often fastest)")
+                     help="CPU threads for the matrix products (BLAS) (default: as many cores as other processes leave "
+                          "free, looked at again every half second)")
     fit.add_argument("-v", "--verbose", type=int, choices=[0, 1, 2], default=1, help="0 quiet, 1 progress bars, 2 one line per epoch (default: 1)")
     add_data_arguments(parser, dataset_help="(default: mnist; ptb for rnnlm and better-rnnlm, which train on it alone)")
     out = parser.add_argument_group("output")

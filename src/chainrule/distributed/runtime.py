@@ -10,20 +10,12 @@ from types import TracebackType
 from typing import Any
 
 from ..errors import MissingExtraError
-from ..threads import set_threads
+from ..threads import available_cores, set_threads
 from .communicator import Communicator
 
 ABORT_GRACE_SECONDS = 0.5
 # Environment variables by which MPI launchers tell a process its job's size.
 MPI_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS")
-
-
-def available_cores() -> int:
-    """Cores this process may run on (its CPU affinity, which a batch scheduler may narrow)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return os.cpu_count() or 1
 
 
 def set_blas_threads(communicator: Communicator, threads: int | None = None) -> int:

@@ -161,6 +161,10 @@ class Optimizer:
     def _checked_pair(
         self, key: str, params: Mapping[str, Array], grads: Mapping[str, Array]
     ) -> tuple[Array, Array]:
+        param, grad = params[key], grads.get(key)
+        if (type(param) is np.ndarray and type(grad) is np.ndarray and grad.shape == param.shape
+                and grad.dtype == param.dtype and param.dtype.kind == "f" and param.flags.writeable):
+            return param, grad  # the usual case, in one test (a few microseconds a parameter less)
         name = type(self).__name__
         if key not in grads:
             raise ConfigError(

@@ -32,6 +32,7 @@ from ..clipping import clip_grads
 from ..errors import ConfigError, NonFiniteError
 from ..history import History
 from ..nets import corpus_windows, perplexity
+from ..threads import LoadAwareThreads
 from .health import DIVERGENCE_FACTOR, DivergenceGuard, check_finite_start, diagnose_nonfinite
 from .schedules import Schedule
 from .trainer import RunRecord
@@ -72,6 +73,7 @@ class LanguageModelTrainer:
         plateau_decay: float | None = None,
         verbose: int = 1,
         eval_batch_size: int = EVAL_BATCH_SIZE,
+        threads: LoadAwareThreads | None = None,
     ) -> None:
         for label, value in (("epochs", epochs), ("batch_size", batch_size), ("time_size", time_size),
                              ("eval_batch_size", eval_batch_size)):
@@ -84,6 +86,7 @@ class LanguageModelTrainer:
         self.epochs, self.batch_size, self.time_size, self.max_grad = epochs, batch_size, time_size, max_grad
         self.seed, self.lr_schedule, self.plateau_decay = seed, lr_schedule, plateau_decay
         self.verbose, self.eval_batch_size = verbose, eval_batch_size
+        self.threads = threads  # looked at every step: BLAS threads as the machine's load allows
         self.base_lr = float(optimizer.lr)  # without a schedule: the rate plateau_decay divides
 
     def fit(
@@ -152,6 +155,8 @@ class LanguageModelTrainer:
                    disable=None if self.verbose == 1 else True, leave=False)  # None: only on a terminal
         with bar:
             for step, (xs, ts) in enumerate(corpus_windows(corpus, self.batch_size, self.time_size)):
+                if self.threads is not None:
+                    self.threads.tick()
                 where = f"training stopped at epoch {epoch + 1}, step {step + 1}"
                 try:
                     grads = model.gradient(xs, ts)

@@ -30,6 +30,7 @@ from ..errors import ConfigError, NonFiniteError
 from .evaluation import evaluate
 from .health import DIVERGENCE_FACTOR, DivergenceGuard, check_finite_data, check_finite_start, diagnose_nonfinite, named
 from ..history import History
+from ..threads import LoadAwareThreads
 from .schedules import Schedule
 
 EpochCallback = Callable[[int, History], None]
@@ -57,6 +58,9 @@ class Trainer:
 
     ``communicator``: train data-parallel over its ranks (see the module docstring); only rank 0
     prints, every rank returns the same history and ends with the same weights.
+    ``threads``: a :class:`~chainrule.threads.LoadAwareThreads` looked at every step, which sets
+    the BLAS threads as the machine's load allows (``chainrule.train`` gives one unless told a
+    number of threads); None leaves them as they are.
     """
 
     divergence_factor: float = DIVERGENCE_FACTOR
@@ -73,6 +77,7 @@ class Trainer:
         verbose: int = 1,
         eval_batch_size: int = 1000,
         communicator: Any = None,
+        threads: LoadAwareThreads | None = None,
     ) -> None:
         for label, value in (("epochs", epochs), ("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
             check_positive_int(value, label, "Trainer")
@@ -82,6 +87,7 @@ class Trainer:
         self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
         self.lr_schedule, self.verbose, self.eval_batch_size = lr_schedule, verbose, eval_batch_size
         self.communicator = communicator
+        self.threads = threads  # looked at every step: BLAS threads as the machine's load allows
         self.parallel = parallelism(net, optimizer, communicator)  # one process, or this rank's share
         self.optimizer = self.parallel.optimizer
         self.verbose = verbose if self.parallel.is_root else 0
@@ -168,6 +174,8 @@ class Trainer:
         bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", disable=None if self.verbose == 1 else True, leave=False)  # None: only on a terminal
         with bar:
             for step, index in self.parallel.batches(order, self.batch_size):  # this process's share
+                if self.threads is not None:
+                    self.threads.tick()
                 xb, tb = x[index], t[index]
                 where = f"training stopped at epoch {epoch + 1}, step {step + 1}"
                 try:
