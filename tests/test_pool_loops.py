@@ -27,6 +27,8 @@ CASES = [
     ((1, 3, 6, 5), 3, 3, 2, 1),
     ((2, 2, 5, 7), 2, 3, 3, 0),
     ((3, 4, 9, 9), 3, 3, 3, 0),
+    ((2, 3, 9, 7), 2, 2, 2, 0),  # windows that tile the image, with a row and a column left over
+    ((2, 2, 7, 7), 2, 2, 2, 1),
 ]
 
 
@@ -40,6 +42,7 @@ def with_ties_nan_and_inf(x: np.ndarray) -> np.ndarray:
     x[0, 0, :3, :3] = 1.0  # a window of equal values: the first one (row-major) must win
     x[-1, -1, 1, 1] = np.nan  # its windows output NaN and pass no gradient
     x[0, -1, :, :2] = -np.inf  # windows that are all -inf still have a winner
+    x[-1, 0, -2:, -2:] = [[-np.inf, np.inf], [1.0, np.inf]]  # inf - inf: the one-pass maximum's NaN check
     return x
 
 
