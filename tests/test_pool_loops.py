@@ -103,10 +103,13 @@ def test_a_channel_major_input_gets_its_gradient_back_in_the_same_order():
     pool, sample_major_pool = Pooling(2, 2, stride=2), Pooling(2, 2, stride=2)
     out = pool.forward(channel_major)
     np.testing.assert_array_equal(out, sample_major_pool.forward(x))
+    assert out.flags.c_contiguous, "the pooled output is sample by sample, whatever the input's order"
     dout = np.random.default_rng(5).standard_normal(out.shape)
     dx = pool.backward(dout)
     assert dx.strides[0] < dx.strides[1]
     np.testing.assert_array_equal(dx, sample_major_pool.backward(dout))
+    channel_major_dout = np.ascontiguousarray(dout.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    np.testing.assert_array_equal(pool.backward(channel_major_dout), dx)
 
 
 @pytest.mark.usefixtures("compile_everything")
