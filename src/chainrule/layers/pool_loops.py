@@ -25,7 +25,8 @@ slower on a transposed ``dout`` (1.0 -> 5-14 ms) than on a contiguous one. The i
 gradient) may be channel-major, as a convolution leaves it; the pooled output is always sample
 by sample, so the ReLU after it, its mask, the affine layer's reshape and the gradient coming
 back all run on contiguous arrays: pooling, ReLU and reshape, forward and backward, 2.8 -> 2.5 ms
-(minima, one thread).
+(minima, one thread). The forward loop checks for NaN once per output row rather than once per
+window, which lets LLVM vectorise it: float32 forward 1.0 -> 0.6 ms (minima; float64 unchanged).
 """
 
 from __future__ import annotations
@@ -108,6 +109,20 @@ def _compile(pool_h: int, pool_w: int, stride: int) -> Kernels:
     none = pool_h * pool_w  # no winner: the window's maximum is NaN
 
     @numba.njit(nogil=True, error_model="numpy")
+    def first_maximum(image, top, left):  # type: ignore[no-untyped-def]
+        """The window's maximum as ``np.maximum`` finds it (NaN wins) and the first element equal to it."""
+        best = image[top, left]
+        for i in range(pool_h):
+            for j in range(pool_w):
+                best = np.maximum(best, image[top + i, left + j])
+        k, found = 0, False  # k counts the elements before the first one equal to the maximum
+        for i in range(pool_h):
+            for j in range(pool_w):
+                found |= image[top + i, left + j] == best
+                k += not found
+        return best, k
+
+    @numba.njit(nogil=True, error_model="numpy")
     def forward(x, out, winner, channel_major):  # type: ignore[no-untyped-def]
         # x is (A, B, H, W) in memory order; out and winner are (N, C, PH, PW).
         for a in range(x.shape[0]):
@@ -115,10 +130,11 @@ def _compile(pool_h: int, pool_w: int, stride: int) -> Kernels:
                 n, c = (b, a) if channel_major else (a, b)
                 image = x[a, b]
                 for y in range(out.shape[2]):
+                    top, unordered = y * stride, False
                     for x_ in range(out.shape[3]):
-                        top, left = y * stride, x_ * stride
-                        # One pass: a later element takes over only if strictly greater, so the
-                        # first maximum (row-major) wins, as np.maximum keeps its first argument on ties.
+                        left = x_ * stride
+                        # One pass: a later element takes over only if strictly greater, so the first
+                        # maximum (row-major) wins, as np.maximum keeps its first argument on ties.
                         best, k, total = image[top, left], 0, image[top, left]
                         for i in range(pool_h):
                             for j in range(pool_w):
@@ -127,19 +143,12 @@ def _compile(pool_h: int, pool_w: int, stride: int) -> Kernels:
                                 takes_over = value > best
                                 best = value if takes_over else best
                                 k = i * pool_w + j if takes_over else k
-                        if total != total:
-                            # A NaN (or inf - inf) in the window: '>' ignores NaN, np.maximum keeps it.
-                            best = image[top, left]
-                            for i in range(pool_h):
-                                for j in range(pool_w):
-                                    best = np.maximum(best, image[top + i, left + j])
-                            k, found = 0, False  # k counts the elements before the first one equal to the max
-                            for i in range(pool_h):
-                                for j in range(pool_w):
-                                    found |= image[top + i, left + j] == best
-                                    k += not found
+                        unordered |= total != total  # a NaN (or inf - inf) in the window
                         out[n, c, y, x_] = best
                         winner[n, c, y, x_] = k
+                    if unordered:  # '>' ignores NaN where np.maximum keeps it: redo the row exactly
+                        for x_ in range(out.shape[3]):
+                            out[n, c, y, x_], winner[n, c, y, x_] = first_maximum(image, top, x_ * stride)
 
     @numba.njit(nogil=True, error_model="numpy")
     def scatter_add(dout, winner, dx, channel_major):  # type: ignore[no-untyped-def]
