@@ -151,3 +151,24 @@ def test_a_channel_major_dout_and_a_sample_major_one_give_the_same_convolution_g
     for key in grads:
         np.testing.assert_allclose(layer.grads[key], grads[key], rtol=1e-14, atol=1e-14)
         assert layer.grads[key].flags.c_contiguous
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_simple_conv_net_gradients_are_the_same_with_and_without_the_compiled_pooling(dtype):
+    # The benchmark's geometry at batch 8: the convolution's output (8x30x24x24) is large enough
+    # for the compiled loops without lowering the threshold. Disjoint 2x2 windows: bit for bit.
+    from chainrule.nets import SimpleConvNet
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((8, 1, 28, 28)).astype(dtype)
+    t = rng.integers(0, 10, 8)
+    net = SimpleConvNet(rng=0, dtype=dtype)
+    grads = {key: grad.copy() for key, grad in net.gradient(x, t).items()}
+    assert net.layers["Pool1"].winner is not None, "the compiled loop did not run"
+    loss = float(net.last_loss)
+    with numba_disabled():
+        reference = net.gradient(x, t)
+        assert net.layers["Pool1"].winner is None
+    assert float(net.last_loss) == loss
+    for key, grad in grads.items():
+        np.testing.assert_array_equal(grad, reference[key], err_msg=key)
