@@ -3,30 +3,32 @@
 The array formulation in :class:`~chainrule.layers.conv.Pooling` (an element-wise maximum per
 window offset, then the winners found again by comparing) is the reference, and what CuPy runs.
 On NumPy it walks strided views of the input 4 times forward and about 20 times backward for a
-2x2 window; these loops read each element once and remember which one won. SimpleConvNet's
-pooling, batch 100, float32, on two cores: forward 8.4 -> 1.7-2.6 ms, backward 21 -> 1.9-2.4 ms.
-Round 3 (one thread, a busy machine, medians and minima of interleaved runs): the maximum and
-its winner found in one pass instead of two, forward 5.3 (min 3.4) -> 2.6 (1.5) ms; windows
-that tile the image written whole instead of zeros plus a scatter, backward 4.7 (2.6) -> 2.3 (0.8) ms.
+2x2 window; these loops read each element once and remember which one won.
 
 Same results as the array path: the winner is the first maximum in row-major order (as in
 PyTorch); a window holding a NaN outputs NaN (``np.maximum`` propagates it) and passes no
 gradient, since NaN equals nothing. Where windows do not overlap, gradients are bit-identical;
 where they overlap, an element's contributions are summed in another order.
 
-Each window geometry gets its own kernel, with ``pool_h``, ``pool_w`` and ``stride`` as
-compile-time constants: LLVM then unrolls the window and turns the comparisons into selects.
-With the sizes as run-time arguments the comparisons stayed branches, which random data
-mispredicts: 8.9 ms forward.
+How the loops are made fast (SimpleConvNet's pooling, batch 100, float32; round 3 figures are
+minima of interleaved runs on one thread of a busy machine):
 
-The loops see C-contiguous arrays only (a strided ``dout`` is copied first): numba cannot
-vectorise a loop over an array whose strides it does not know, and the backward loop ran 5x
-slower on a transposed ``dout`` (1.0 -> 5-14 ms) than on a contiguous one. The input (and its
-gradient) may be channel-major, as a convolution leaves it; the pooled output is always sample
-by sample, so the ReLU after it, its mask, the affine layer's reshape and the gradient coming
-back all run on contiguous arrays: pooling, ReLU and reshape, forward and backward, 2.8 -> 2.5 ms
-(minima, one thread). The forward loop checks for NaN once per output row rather than once per
-window, which lets LLVM vectorise it: float32 forward 1.0 -> 0.6 ms (minima; float64 unchanged).
+- Each window geometry gets its own kernel, with ``pool_h``, ``pool_w`` and ``stride`` as
+  compile-time constants: LLVM unrolls the window and turns the comparisons into selects (with
+  run-time sizes they stayed branches, which random data mispredicts: 8.9 ms forward).
+- The forward loop finds the maximum and its winner in one pass (a later element takes over
+  only if strictly greater) and checks for NaN, which ``>`` ignores, once per output row; a row
+  holding one is redone with ``np.maximum``'s rule. The loop then vectorises: float32 1.5 -> 0.7 ms
+  (float64 1.6 -> 1.7 ms).
+- Where the windows tile the image (``stride == pool_h == pool_w``), float32 backward writes
+  each one whole, ``dout`` at the winner and 0 around it, instead of zero-filling and
+  scattering: 1.2 -> 0.6 ms (float64 keeps zeros plus a scatter, which ran faster there).
+- The loops see C-contiguous arrays only: numba cannot vectorise over strides it does not know
+  (the backward loop ran 1.0 -> 5-14 ms on a transposed ``dout``). The input may be
+  channel-major, as a convolution leaves it, and gets its gradient in that order; the pooled
+  output is always sample by sample, so the ReLU after it, its mask, the affine layer's
+  reshape and the gradient coming back run on contiguous arrays (those, with the pooling,
+  forward and backward: 2.8 -> 2.5 ms).
 """
 
 from __future__ import annotations
@@ -73,8 +75,9 @@ def max_pool_backward(dout: np.ndarray, winner: np.ndarray, pool_h: int, pool_w:
     channel_major = _is_channel_major(like)
     shape = (like.shape[1], like.shape[0], *like.shape[2:]) if channel_major else like.shape
     dout, winner = np.ascontiguousarray(dout), np.ascontiguousarray(winner)
-    if stride == pool_h == pool_w:
+    if stride == pool_h == pool_w and dout.dtype == np.float32:
         # The windows tile the image: every element is written once, no zero-filling pass.
+        # (In float64 these interleaved writes ran slower than zeros plus a scatter: 5.0 vs 2.3 ms.)
         dx = np.empty(shape, dtype=dout.dtype)
         tile(dout, winner, dx, channel_major)
         covered_h, covered_w = dout.shape[2] * stride, dout.shape[3] * stride
