@@ -27,6 +27,8 @@ CASES = [
     ((1, 3, 6, 5), 3, 3, 2, 1),
     ((2, 2, 5, 7), 2, 3, 3, 0),
     ((3, 4, 9, 9), 3, 3, 3, 0),
+    ((2, 3, 9, 7), 2, 2, 2, 0),  # windows that tile the image, with a row and a column left over
+    ((2, 2, 7, 7), 2, 2, 2, 1),
 ]
 
 
@@ -40,6 +42,7 @@ def with_ties_nan_and_inf(x: np.ndarray) -> np.ndarray:
     x[0, 0, :3, :3] = 1.0  # a window of equal values: the first one (row-major) must win
     x[-1, -1, 1, 1] = np.nan  # its windows output NaN and pass no gradient
     x[0, -1, :, :2] = -np.inf  # windows that are all -inf still have a winner
+    x[-1, 0, -2:, -2:] = [[-np.inf, np.inf], [1.0, np.inf]]  # inf - inf: the one-pass maximum's NaN check
     return x
 
 
@@ -100,10 +103,13 @@ def test_a_channel_major_input_gets_its_gradient_back_in_the_same_order():
     pool, sample_major_pool = Pooling(2, 2, stride=2), Pooling(2, 2, stride=2)
     out = pool.forward(channel_major)
     np.testing.assert_array_equal(out, sample_major_pool.forward(x))
+    assert out.flags.c_contiguous, "the pooled output is sample by sample, whatever the input's order"
     dout = np.random.default_rng(5).standard_normal(out.shape)
     dx = pool.backward(dout)
     assert dx.strides[0] < dx.strides[1]
     np.testing.assert_array_equal(dx, sample_major_pool.backward(dout))
+    channel_major_dout = np.ascontiguousarray(dout.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    np.testing.assert_array_equal(pool.backward(channel_major_dout), dx)
 
 
 @pytest.mark.usefixtures("compile_everything")
@@ -145,3 +151,24 @@ def test_a_channel_major_dout_and_a_sample_major_one_give_the_same_convolution_g
     for key in grads:
         np.testing.assert_allclose(layer.grads[key], grads[key], rtol=1e-14, atol=1e-14)
         assert layer.grads[key].flags.c_contiguous
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_simple_conv_net_gradients_are_the_same_with_and_without_the_compiled_pooling(dtype):
+    # The benchmark's geometry at batch 8: the convolution's output (8x30x24x24) is large enough
+    # for the compiled loops without lowering the threshold. Disjoint 2x2 windows: bit for bit.
+    from chainrule.nets import SimpleConvNet
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((8, 1, 28, 28)).astype(dtype)
+    t = rng.integers(0, 10, 8)
+    net = SimpleConvNet(rng=0, dtype=dtype)
+    grads = {key: grad.copy() for key, grad in net.gradient(x, t).items()}
+    assert net.layers["Pool1"].winner is not None, "the compiled loop did not run"
+    loss = float(net.last_loss)
+    with numba_disabled():
+        reference = net.gradient(x, t)
+        assert net.layers["Pool1"].winner is None
+    assert float(net.last_loss) == loss
+    for key, grad in grads.items():
+        np.testing.assert_array_equal(grad, reference[key], err_msg=key)
