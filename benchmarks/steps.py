@@ -50,6 +50,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any, Callable, Iterator, NamedTuple
 
@@ -310,39 +311,73 @@ def _book_order(layers: list[Any]) -> list[Any]:
     return layers
 
 
-def torch_twin(net):
-    """The same network in PyTorch (in ``net``'s dtype), with a copy of ``net``'s initial weights."""
+def torch_layers(net) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The PyTorch twin of ``net`` as data: its layers in order, and its initial weights in
+    PyTorch's layouts, keyed ``"<module index>.weight"``/``".bias"`` (NumPy arrays, no torch)."""
     import numpy as np
-    import torch
 
-    dtype = torch.from_numpy(np.zeros(0, dtype=net.dtype)).dtype
-    modules: list[Any] = []
+    layers: list[dict[str, Any]] = []
+    weights: dict[str, Any] = {}
     for layer in _book_order(list(net.layers.values())):
         kind = type(layer).__name__
-        if kind in ("Affine", "Convolution"):
-            W, b = layer.params["W"], layer.params["b"]
-            if kind == "Affine":
-                if any(isinstance(m, torch.nn.Conv2d) for m in modules) and not any(
-                    isinstance(m, torch.nn.Flatten) for m in modules
-                ):
-                    modules.append(torch.nn.Flatten())  # chainrule's Affine flattens (N, C, H, W) itself
-                # chainrule keeps (in, out), torch (out, in)
-                module, weight = torch.nn.Linear(*W.shape, dtype=dtype), W.T
-            else:
-                module = torch.nn.Conv2d(W.shape[1], W.shape[0], W.shape[2:], stride=layer.stride, padding=layer.pad,
-                                         dtype=dtype)
-                weight = W
-            with torch.no_grad():
-                module.weight.copy_(torch.from_numpy(np.ascontiguousarray(weight)))
-                module.bias.copy_(torch.from_numpy(np.asarray(b)))
-            modules.append(module)
+        if kind == "Affine":
+            if any(spec["kind"] == "conv" for spec in layers) and not any(spec["kind"] == "flatten" for spec in layers):
+                layers.append({"kind": "flatten"})  # chainrule's Affine flattens (N, C, H, W) itself
+            W = layer.params["W"]
+            weight = W.T  # chainrule keeps (in, out), torch (out, in)
+            layers.append({"kind": "linear", "in": int(W.shape[0]), "out": int(W.shape[1])})
+        elif kind == "Convolution":
+            weight = W = layer.params["W"]
+            layers.append({"kind": "conv", "in": int(W.shape[1]), "out": int(W.shape[0]),
+                           "size": [int(W.shape[2]), int(W.shape[3])], "stride": layer.stride, "pad": layer.pad})
         elif kind == "Relu":
-            modules.append(torch.nn.ReLU())
+            layers.append({"kind": "relu"})
+            continue
         elif kind == "Pooling":
-            modules.append(torch.nn.MaxPool2d((layer.pool_h, layer.pool_w), layer.stride, layer.pad))
+            layers.append({"kind": "maxpool", "size": [layer.pool_h, layer.pool_w], "stride": layer.stride,
+                           "pad": layer.pad})
+            continue
         else:
             raise ValueError(f"no PyTorch counterpart for {kind}")
+        index = len(layers) - 1
+        weights[f"{index}.weight"] = np.ascontiguousarray(weight)
+        weights[f"{index}.bias"] = np.ascontiguousarray(layer.params["b"])
+    return layers, weights
+
+
+def torch_model(layers: list[dict[str, Any]], weights: dict[str, Any]):
+    """``torch.nn.Sequential`` from :func:`torch_layers`' description; ``weights`` are copied in
+    (NumPy arrays or tensors; their dtype is the model's)."""
+    import torch
+
+    modules: list[Any] = []
+    for index, spec in enumerate(layers):
+        kind = spec["kind"]
+        if kind in ("linear", "conv"):
+            weight = torch.as_tensor(weights[f"{index}.weight"])
+            if kind == "linear":
+                module = torch.nn.Linear(spec["in"], spec["out"], dtype=weight.dtype)
+            else:
+                module = torch.nn.Conv2d(spec["in"], spec["out"], tuple(spec["size"]), stride=spec["stride"],
+                                         padding=spec["pad"], dtype=weight.dtype)
+            with torch.no_grad():
+                module.weight.copy_(weight)
+                module.bias.copy_(torch.as_tensor(weights[f"{index}.bias"]))
+        elif kind == "relu":
+            module = torch.nn.ReLU()
+        elif kind == "maxpool":
+            module = torch.nn.MaxPool2d(tuple(spec["size"]), spec["stride"], spec["pad"])
+        elif kind == "flatten":
+            module = torch.nn.Flatten()
+        else:
+            raise ValueError(f"no PyTorch module for {kind!r}")
+        modules.append(module)
     return torch.nn.Sequential(*modules)
+
+
+def torch_twin(net):
+    """The same network in PyTorch (in ``net``'s dtype), with a copy of ``net``'s initial weights."""
+    return torch_model(*torch_layers(net))
 
 
 # -- the models ---------------------------------------------------------------------------------
@@ -355,7 +390,6 @@ class Case(NamedTuple):
     optimizer: Any
     batch: int
     sample_shape: tuple[int, ...]
-    torch_optimizer: Callable[[Any], Any]  # from model.parameters()
     naive_optimizer: Callable[[], Any]
 
 
@@ -368,12 +402,12 @@ def build_case(case: str, backend: str = "numpy") -> Case:
         from chainrule.nets import TwoLayerNet
 
         net = TwoLayerNet(784, 50, 10, rng=SEED, dtype=np.float32, backend=backend)
-        return Case(net, SGD(0.1), 100, (784,), lambda p: _torch().optim.SGD(p, lr=0.1), lambda: NaiveSGD(0.1))
+        return Case(net, SGD(0.1), 100, (784,), lambda: NaiveSGD(0.1))
     if case == GRADIENT_CASE:  # the large MLP in float64; only net.gradient is timed, no optimizer
         from chainrule.nets import MultiLayerNet
 
         net = MultiLayerNet(784, [1024, 1024], 10, weight_init_std="he", rng=SEED, dtype=np.float64, backend=backend)
-        return Case(net, None, 256, (784,), lambda p: None, lambda: None)
+        return Case(net, None, 256, (784,), lambda: None)
     if case in ("mlp-large", "mlp-medium"):
         from chainrule.nets import MultiLayerNet
 
@@ -387,9 +421,7 @@ def build_case(case: str, backend: str = "numpy") -> Case:
     else:
         raise ValueError(f"unknown case {case!r}")
     # torch_compatible: the very update rule torch.optim.Adam applies, so both do the same work.
-    return Case(net, Adam(0.001, torch_compatible=True), batch, shape,
-                lambda p, fused=False: _torch().optim.Adam(p, lr=0.001, fused=fused or None),
-                lambda: NaiveAdam(0.001))
+    return Case(net, Adam(0.001, torch_compatible=True), batch, shape, lambda: NaiveAdam(0.001))
 
 
 def _torch():
@@ -432,6 +464,10 @@ class Contender:
         self.sync = sync  # waits for queued GPU work, so that a block's time includes all of it
         self.block = 1
         self.seconds: list[float] = []
+        # Per step in each block, from getrusage: page faults (the allocator's cost, which other load
+        # does not change) and system CPU seconds (the kernel's share: faults, munmap, spinning).
+        self.faults: list[float] = []
+        self.system_seconds: list[float] = []
 
 
 def measure(contenders: list[Contender], reps: int, block_seconds: float, settle: float) -> None:
@@ -457,11 +493,15 @@ def measure(contenders: list[Contender], reps: int, block_seconds: float, settle
                 pool = contender.pool
             contender.step()
             contender.sync()
-            started = time.perf_counter()
+            usage, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
             for _ in range(contender.block):
                 contender.step()
             contender.sync()
             contender.seconds.append((time.perf_counter() - started) / contender.block)
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            contender.faults.append((after.ru_minflt + after.ru_majflt - usage.ru_minflt - usage.ru_majflt)
+                                    / contender.block)
+            contender.system_seconds.append((after.ru_stime - usage.ru_stime) / contender.block)
 
 
 def summary(contender: Contender) -> dict[str, Any]:
@@ -470,6 +510,9 @@ def summary(contender: Contender) -> dict[str, Any]:
     quartiles = statistics.quantiles(seconds, n=4) if len(seconds) > 1 else [median, median, median]
     result = {"median_s": median, "q1_s": quartiles[0], "q3_s": quartiles[2], "block": contender.block,
               "reps": len(seconds), "all_s": contender.seconds}
+    if contender.faults:
+        result["faults_per_step"] = statistics.median(contender.faults)
+        result["system_s_per_step"] = statistics.median(contender.system_seconds)
     if contender.flops:
         result["gflops"] = contender.flops / median / 1e9
     if contender.samples:
@@ -516,28 +559,117 @@ def _set_threads(count: int) -> None:
     set_threads(count)
 
 
-def steps_child(case: str, implementation: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Time one implementation of one case, alone in this process.
+def case_batches(case: Case) -> list[tuple[Any, Any]]:
+    """The eight mini-batches every implementation of a case cycles through (NumPy, the net's dtype)."""
+    import numpy as np
 
-    Users never run chainrule and PyTorch in one process; sharing one lets PyTorch's spinning
-    OpenMP workers starve OpenBLAS's threads (a batch-32 step read 1.2 ms or 8.3 ms by turns).
-    chainrule's and the naive net's processes never import torch (``torch_imported`` says so).
+    rng = np.random.default_rng(SEED)
+    return [(rng.random((case.batch, *case.sample_shape), dtype=np.float32).astype(case.net.dtype, copy=False),
+             rng.integers(0, 10, case.batch)) for _ in range(8)]
+
+
+def torch_optimizer(case: str, parameters: list[Any], fused: bool = False):
+    """The case's optimizer in PyTorch, as build_case's in chainrule (None: gradient only)."""
+    import torch
+
+    if case == GRADIENT_CASE:
+        return None
+    if case == "mlp-small":
+        return torch.optim.SGD(parameters, lr=0.1)
+    return torch.optim.Adam(parameters, lr=0.001, fused=True if fused else None)
+
+
+def prepare_torch_case(case: str, folder: str) -> str | None:
+    """Write what PyTorch's processes need into ``folder``: the layers, the initial weights, the
+    batches and the FLOP counts. None, or why the case cannot run.
+
+    A PyTorch process reads them instead of building chainrule's net: that would allocate and free
+    large NumPy arrays, and glibc's first large free raises its mmap threshold, which a process
+    running only PyTorch never gets (--malloc default is meant to show that process).
     """
     import numpy as np
 
-    _set_threads(args.threads)
-    gpu = args.backend == "cupy" and implementation != "naive-f64"
     try:
-        # Built on NumPy for the others too: the same seed gives the same initial weights to copy.
-        net, optimizer, batch, sample_shape, make_torch_optimizer, make_naive_optimizer = build_case(
-            case, args.backend if implementation == "chainrule" else "numpy")
+        built = build_case(case)
+    except ImportError as error:
+        return f"not available in this chainrule ({error})"
+    batches = case_batches(built)
+    forward_flops, step_flops = _flops_of(built.net, built.batch, built.sample_shape)
+    layers, weights = torch_layers(built.net)
+    os.makedirs(folder, exist_ok=True)
+    for key, value in weights.items():
+        np.save(os.path.join(folder, f"weight {key}.npy"), value)
+    for number, (x, t) in enumerate(batches):
+        np.save(os.path.join(folder, f"x {number}.npy"), x)
+        np.save(os.path.join(folder, f"t {number}.npy"), t)
+    with open(os.path.join(folder, "case.json"), "w") as out:
+        json.dump({"layers": layers, "weights": sorted(weights), "batches": len(batches), "batch": built.batch,
+                   "forward_flops": forward_flops, "step_flops": step_flops}, out)
+    return None
+
+
+def torch_child(case: str, implementation: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Time PyTorch (``pytorch`` or ``pytorch-fused``) on a case that :func:`prepare_torch_case`
+    wrote, alone in this process: no chainrule, no NumPy arithmetic."""
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(args.threads)
+    folder = os.path.join(args.case_dir, case)
+    with open(os.path.join(folder, "case.json")) as source:
+        spec = json.load(source)
+    # Every array read stays alive until the process ends: freeing one would raise glibc's mmap
+    # threshold as NumPy does (see MALLOC_HIGH), which a PyTorch-only process would not have.
+    loaded = {name: np.load(os.path.join(folder, name + ".npy"))
+              for name in [f"weight {key}" for key in spec["weights"]]
+              + [f"{kind} {number}" for number in range(spec["batches"]) for kind in "xt"]}
+    gpu = args.backend == "cupy"
+    device = "cuda" if gpu else "cpu"
+    model = torch_model(spec["layers"], {key: loaded[f"weight {key}"] for key in spec["weights"]}).to(device)
+    parameters = list(model.parameters())
+    optimizer = torch_optimizer(case, parameters, fused=implementation == "pytorch-fused")
+    loss_fn = torch.nn.CrossEntropyLoss()
+    batches = [(torch.from_numpy(loaded[f"x {n}"]).to(device), torch.from_numpy(loaded[f"t {n}"]).to(device))
+               for n in range(spec["batches"])]
+
+    def step(data=itertools.cycle(batches)):
+        x, t = next(data)
+        if optimizer is None:  # forward + backward only, as net.gradient does
+            for parameter in parameters:
+                parameter.grad = None
+        else:
+            optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), t)
+        loss.backward()
+        if optimizer is not None:
+            optimizer.step()
+        return loss.detach()
+
+    return time_steps(case, implementation, step, spec, args, torch.cuda.synchronize if gpu else lambda: None)
+
+
+def steps_child(case: str, implementation: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Time chainrule or the naive net on one case, alone in this process.
+
+    Users never run chainrule and PyTorch in one process; sharing one lets PyTorch's spinning
+    OpenMP workers starve OpenBLAS's threads (a batch-32 step read 1.2 ms or 8.3 ms by turns).
+    These processes never import torch (``torch_imported`` says so).
+    """
+    import numpy as np
+
+    if implementation.startswith("pytorch"):
+        return torch_child(case, implementation, args)
+    _set_threads(args.threads)
+    gpu = args.backend == "cupy" and implementation == "chainrule"
+    try:
+        built = build_case(case, args.backend if gpu else "numpy")
     except ImportError as error:
         return {"skipped": f"not available in this chainrule ({error})"}
+    net, optimizer = built.net, built.optimizer
     gradient_only = case == GRADIENT_CASE
-    rng = np.random.default_rng(SEED)
-    host_batches = [(rng.random((batch, *sample_shape), dtype=np.float32).astype(net.dtype),
-                     rng.integers(0, 10, batch)) for _ in range(8)]
-    forward_flops, step_flops = _flops_of(net, batch, sample_shape)
+    host_batches = case_batches(built)
+    forward_flops, step_flops = _flops_of(net, built.batch, built.sample_shape)
+    spec = {"batch": built.batch, "forward_flops": forward_flops, "step_flops": step_flops}
     sync: Callable[[], Any] = lambda: None
     if implementation == "chainrule":
         batches = host_batches
@@ -554,48 +686,28 @@ def steps_child(case: str, implementation: str, args: argparse.Namespace) -> dic
                 optimizer.update(net.params, grads)
             return net.last_loss
     elif implementation == "naive-f64":
-        naive, naive_optimizer = naive_twin(net), make_naive_optimizer()
+        naive, naive_optimizer = naive_twin(net), built.naive_optimizer()
 
         def step(data=itertools.cycle([(x.astype(np.float64), t) for x, t in host_batches])):
             x, t = next(data)
             naive_optimizer.update(naive.params, naive.gradient(x, t))
             return naive.loss_value
-    elif implementation in ("pytorch", "pytorch-fused"):
-        torch = _torch()
-        torch.set_num_threads(args.threads)
-        device = "cuda" if gpu else "cpu"
-        model = torch_twin(net).to(device)
-        parameters = list(model.parameters())
-        torch_optimizer = (None if gradient_only else make_torch_optimizer(parameters, fused=True)
-                           if implementation == "pytorch-fused" else make_torch_optimizer(parameters))
-        loss_fn = torch.nn.CrossEntropyLoss()
-        torch_batches = [(torch.from_numpy(x).to(device), torch.from_numpy(t).to(device)) for x, t in host_batches]
-        if gpu:
-            sync = torch.cuda.synchronize
-
-        def step(data=itertools.cycle(torch_batches)):
-            x, t = next(data)
-            if torch_optimizer is None:  # forward + backward only, as net.gradient does
-                for parameter in parameters:
-                    parameter.grad = None
-            else:
-                torch_optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), t)
-            loss.backward()
-            if torch_optimizer is not None:
-                torch_optimizer.step()
-            return loss.detach()
     else:
         raise ValueError(f"unknown implementation {implementation!r}")
-    # The first three steps from the same weights on the same batches: the parent compares their
-    # losses across processes, or the timings would compare different work.
+    return time_steps(case, implementation, step, spec, args, sync)
+
+
+def time_steps(case: str, implementation: str, step: Callable[[], Any], spec: dict[str, Any],
+               args: argparse.Namespace, sync: Callable[[], Any]) -> dict[str, Any]:
+    """A child's measurement: the losses of the first three steps (the parent compares them across
+    processes, or the timings would compare different work), then the timed blocks."""
     losses = [float(step()) for _ in range(3)]
     pool = "torch" if implementation.startswith("pytorch") else "numpy"
-    contender = Contender(implementation, step, pool, step_flops, batch, sync)
+    contender = Contender(implementation, step, pool, spec["step_flops"], spec["batch"], sync)
     measure([contender], args.reps, args.block, settle=0)
-    return {"case": case, "implementation": implementation, "batch": batch, "forward_flops": forward_flops,
-            "step_flops": step_flops, "losses_first_3_steps": losses, "result": summary(contender),
-            "torch_imported": "torch" in sys.modules, "backend": args.backend}
+    return {"case": case, "implementation": implementation, "batch": spec["batch"],
+            "forward_flops": spec["forward_flops"], "step_flops": spec["step_flops"], "losses_first_3_steps": losses,
+            "result": summary(contender), "torch_imported": "torch" in sys.modules, "backend": args.backend}
 
 
 def spin_child(kind: str) -> None:
@@ -629,6 +741,11 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
 
+def _page_faults() -> int:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_minflt + usage.ru_majflt
+
+
 def current_rss_bytes() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -640,17 +757,18 @@ def epoch_child(framework: str, case: str, args: argparse.Namespace) -> dict[str
 
     from chainrule.data import load_mnist
 
-    net, optimizer, batch, _, make_torch_optimizer, _ = build_case(case)
+    net, optimizer, batch, _, _ = build_case(case)
     model_bytes = sum(int(net.params[key].nbytes) for key in net.params)
     if framework == "pytorch":
         torch = _torch()
         torch.set_num_threads(args.threads)
         model = torch_twin(net)
-        torch_optimizer = make_torch_optimizer(model.parameters())
+        optimizer_torch = torch_optimizer(case, list(model.parameters()))
         del net
     rss_before_data = current_rss_bytes()
     (x, t), (x_test, t_test) = load_mnist()
     dataset_bytes = x.nbytes + t.nbytes + x_test.nbytes + t_test.nbytes
+    faults_before = _page_faults()
     started = time.perf_counter()
     if framework == "chainrule":
         from chainrule.training import Trainer
@@ -664,9 +782,9 @@ def epoch_child(framework: str, case: str, args: argparse.Namespace) -> dict[str
         model.train()
         for start in range(0, len(x), batch):
             index = order[start : start + batch]
-            torch_optimizer.zero_grad(set_to_none=True)
+            optimizer_torch.zero_grad(set_to_none=True)
             loss_fn(model(x_torch[index]), t_torch[index]).backward()
-            torch_optimizer.step()
+            optimizer_torch.step()
         model.eval()
         with torch.no_grad():
             hits = sum(int((model(torch.from_numpy(x_test[i : i + 1000])).argmax(1).numpy() == t_test[i : i + 1000]).sum())
@@ -674,6 +792,7 @@ def epoch_child(framework: str, case: str, args: argparse.Namespace) -> dict[str
         accuracy = hits / len(x_test)
     seconds = time.perf_counter() - started
     return {"framework": framework, "case": case, "seconds": seconds, "test_accuracy": accuracy,
+            "page_faults": _page_faults() - faults_before,
             "peak_rss_bytes": peak_rss_bytes(), "rss_before_data_bytes": rss_before_data,
             "dataset_bytes": dataset_bytes, "model_bytes": model_bytes}
 
@@ -696,6 +815,8 @@ def child_env(args: argparse.Namespace) -> dict[str, str]:
 def run_child(kind: str, names: list[str], args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     command = [sys.executable, os.path.abspath(__file__), "--child", kind, *names, "--threads", str(args.threads),
                "--reps", str(args.reps), "--block", str(args.block), "--backend", args.backend]
+    if args.case_dir:
+        command += ["--case-dir", args.case_dir]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["?"])[-1]}
@@ -742,6 +863,9 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
                   gflops=good[0]["step_flops"] / median / 1e9, samples_per_s=good[0]["batch"] / median,
                   losses_first_3_steps=good[0]["losses_first_3_steps"],
                   torch_imported=any(run.get("torch_imported") for run in good))
+    for key in ("faults_per_step", "system_s_per_step"):
+        if all(key in run["result"] for run in good):
+            merged[key] = statistics.median(run["result"][key] for run in good)
     return merged
 
 
@@ -768,6 +892,13 @@ def measure_case(case: str, args: argparse.Namespace, env: dict[str, str], with_
     chainrule 2, ...) so that a slow drift of the machine hits all alike."""
     names = implementations(case, args, with_torch)
     processes: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    if any(name.startswith("pytorch") for name in names):
+        problem = prepare_torch_case(case, os.path.join(args.case_dir, case))
+        if problem:
+            for name in names:
+                if name.startswith("pytorch"):
+                    processes[name].append({"skipped": problem})
+            names = [name for name in names if not name.startswith("pytorch")]
     for run in range(max(args.runs, args.spread_runs)):
         for name in names:
             if run < args.runs or name == "chainrule":
@@ -838,7 +969,7 @@ def print_gemm(gemm: dict[str, Any], threads: int) -> None:
 
 def print_steps(report: dict[str, Any], peak: float | None) -> None:
     print(f"\n{'case':<12} {'framework':<13} {'step ms':>9} {'(q1-q3)':>17} {'max/min':>7} {'samples/s':>10} "
-          f"{'GFLOP/s':>8} {'% peak':>7}  chainrule speed-up")
+          f"{'GFLOP/s':>8} {'% peak':>7} {'faults':>7}  chainrule speed-up")
     for case, data in report["steps"].items():
         if "skipped" in data or "error" in data:
             print(f"{case:<12} {data.get('skipped') or 'failed: ' + data['error']}")
@@ -855,8 +986,9 @@ def print_steps(report: dict[str, Any], peak: float | None) -> None:
             spread = f"({r['q1_s'] * 1e3:.3f}-{r['q3_s'] * 1e3:.3f})"
             share = f"{100 * r['gflops'] / peak:6.1f}%" if peak else "    n/a"
             ratio = "" if name == "chainrule" else f"{r['median_s'] / mine:5.2f}x  ({name} time / chainrule time)"
+            faults = f"{r['faults_per_step']:7.0f}" if "faults_per_step" in r else f"{'-':>7}"
             print(f"{case:<12} {name:<13} {_ms(r['median_s'])} {spread:>17} {r['spread']:7.2f} "
-                  f"{r['samples_per_s']:10.0f} {r['gflops']:8.1f} {share}  {ratio}")
+                  f"{r['samples_per_s']:10.0f} {r['gflops']:8.1f} {share} {faults}  {ratio}")
         losses = {name: r["losses_first_3_steps"] for name, r in results.items()}
         differences = ", ".join(
             f"{name} {max(abs(a - b) / abs(b) for a, b in zip(losses[name], losses['chainrule'])):.0e}"
@@ -866,7 +998,8 @@ def print_steps(report: dict[str, Any], peak: float | None) -> None:
         if leaked:
             print(f"{'':<12} WARNING: torch was imported in the {' and '.join(leaked)} process(es)")
     print("step ms: median over the processes' medians; (q1-q3): the blocks of the first process; "
-          "max/min: slowest / fastest process median")
+          "max/min: slowest / fastest process median; faults: page faults per step (getrusage; the allocator's "
+          "cost, unchanged by other load)")
     if GRADIENT_CASE in report["steps"]:
         print(f"{GRADIENT_CASE}: the large MLP in float64, chainrule's net.gradient(x, t) against PyTorch's "
               "forward + loss.backward() (no optimizer step)")
@@ -888,7 +1021,7 @@ def print_contention(contention: dict[str, Any], threads: int) -> None:
 
 def print_epochs(epochs: list[dict[str, Any]]) -> None:
     print(f"\n{'MNIST epoch':<22} {'seconds':>8} {'test acc':>9} {'peak RSS':>10} {'before data':>12} "
-          f"{'budget':>10}  (budget = 2 x dataset float32 + model)")
+          f"{'budget':>10} {'faults':>8}  (budget = 2 x dataset float32 + model; faults: page faults while training)")
     for run in epochs:
         if "error" in run or "skipped" in run:
             print(f"{run.get('label', '?'):<22} {run.get('skipped') or 'failed: ' + run['error']}")
@@ -896,7 +1029,7 @@ def print_epochs(epochs: list[dict[str, Any]]) -> None:
         budget = 2 * run["dataset_bytes"] + run["model_bytes"]
         print(f"{run['framework'] + ' ' + run['case']:<22} {run['seconds']:8.2f} {100 * run['test_accuracy']:8.2f}% "
               f"{run['peak_rss_bytes'] / 2**20:7.0f} MiB {run['rss_before_data_bytes'] / 2**20:8.0f} MiB "
-              f"{budget / 2**20:6.0f} MiB")
+              f"{budget / 2**20:6.0f} MiB {run.get('page_faults', 0):8d}")
 
 
 # Issue 21's goals: PyTorch time / chainrule time at least this much, float32.
@@ -994,6 +1127,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reps", type=int, default=0, help="timed blocks per process (default 15, quick 5)")
     parser.add_argument("--block", type=float, default=0.0, help="seconds per timed block (default 0.1, quick 0.04)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--case-dir", default="", help=argparse.SUPPRESS)  # where PyTorch's cases are written
     args = parser.parse_args(argv)
     try:
         args.cases = _comma_list(args.cases, all_cases, "--cases")
@@ -1080,8 +1214,10 @@ def main(argv: list[str] | None = None) -> int:
         report["gemm"] = run_child("gemm", [], args, env)
         peak = report["gemm_peak_gflops"] = gemm_peak(report["gemm"])
         print_gemm(report["gemm"], args.threads)
-    for case in args.cases:
-        report["steps"][case] = measure_case(case, args, env, torch_version is not None)
+    with tempfile.TemporaryDirectory(prefix="chainrule-steps-") as folder:
+        args.case_dir = folder
+        for case in args.cases:
+            report["steps"][case] = measure_case(case, args, env, torch_version is not None)
     print_steps(report, peak)
     if args.contention:
         report["contention"] = {case: measure_contention(case, args, env) for case in args.contention}

@@ -168,6 +168,7 @@ def test_each_implementation_runs_in_its_own_processes_taking_turns(steps, monke
         return process(1.0)
 
     monkeypatch.setattr(steps, "run_child", fake_child)
+    monkeypatch.setattr(steps, "prepare_torch_case", lambda case, folder: None)
     args = steps.parse_args(["--runs", "2", "--spread-runs", "3", "--impls", "pytorch,pytorch-fused"])
     data = steps.measure_case("mlp-large", args, {}, with_torch=True)
     assert started == [("steps", "mlp-large", name) for name in ("chainrule", "pytorch", "pytorch-fused")] * 2 + [
