@@ -59,11 +59,17 @@ ADAM_CASES = ("mlp-large", "mlp-medium", "cnn")
 GRADIENT_CASE = "gradient-f64"  # the large MLP in float64: chainrule's net.gradient vs PyTorch's forward+backward
 IMPLEMENTATIONS = ("chainrule", "pytorch", "pytorch-fused", "naive-f64")
 # glibc serves every allocation above M_MMAP_THRESHOLD (128 KiB until the first large free) with a
-# fresh mmap and gives it back with munmap, so each step pays page faults; NumPy's first large free
-# raises the threshold for the rest of the process, PyTorch alone in a process never does. 256 MiB
-# lies above every array a step allocates (the largest: ~7 MB, the cnn's im2col); the trim
-# threshold is raised with it, or glibc would hand the freed top of the heap back after each step.
-MALLOC_HIGH = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20), "MALLOC_TRIM_THRESHOLD_": str(512 << 20)}
+# fresh mmap and gives it back with munmap, so each step pays page faults; a free of such a block
+# raises the threshold to its size (at most 32 MiB) and the trim threshold to twice that. NumPy
+# frees large blocks early, a process running only PyTorch may never be raised: its fused Adam step
+# on the large MLP paid ~2,000-2,700 page faults. Every child gets the most that glibc's own
+# adjustment reaches, 32 MiB and 64 MiB: every array of a step is under it (the largest, the float64
+# large MLP's 8 MiB weights), while dataset-sized arrays are still mapped and given back when freed,
+# so memory stays as with the defaults (at 256 MiB an MNIST epoch of the large MLP peaked at 511
+# MiB instead of 423). The trim threshold must rise too: setting the mmap threshold switches glibc's
+# adjustment off, and with the trim threshold left at 128 KiB the freed top of the heap goes back
+# to the system after each step (~240 faults per step of the large MLP).
+MALLOC_HIGH = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}
 EPOCH_MODELS = ("mlp-small", "mlp-large")
 SEED = 0
 TORCH_MISSING = "PyTorch not installed (pip install torch==2.13.0): comparison skipped"

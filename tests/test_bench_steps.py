@@ -192,7 +192,7 @@ def test_children_get_the_threads_and_the_allocator_setting(steps, monkeypatch):
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "4096")
     env = steps.child_env(steps.parse_args(["--threads", "1"]))
     assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
-    assert env["MALLOC_MMAP_THRESHOLD_"] == str(256 << 20) and env["MALLOC_TRIM_THRESHOLD_"] == str(512 << 20)
+    assert env["MALLOC_MMAP_THRESHOLD_"] == str(32 << 20) and env["MALLOC_TRIM_THRESHOLD_"] == str(64 << 20)
     default = steps.child_env(steps.parse_args(["--malloc", "default"]))
     assert "MALLOC_MMAP_THRESHOLD_" not in default and "MALLOC_TRIM_THRESHOLD_" not in default
 
