@@ -462,11 +462,11 @@ def matmul_flops(net, batch: int) -> tuple[int, int]:
 
 
 class Contender:
-    """One thing to time: ``step()`` runs one unit of work; ``pool`` names its thread pool."""
+    """One thing to time: ``step()`` runs one unit of work."""
 
-    def __init__(self, name: str, step: Callable[[], Any], pool: str, flops: int = 0, samples: int = 0,
+    def __init__(self, name: str, step: Callable[[], Any], flops: int = 0, samples: int = 0,
                  sync: Callable[[], Any] = lambda: None):
-        self.name, self.step, self.pool, self.flops, self.samples = name, step, pool, flops, samples
+        self.name, self.step, self.flops, self.samples = name, step, flops, samples
         self.sync = sync  # waits for queued GPU work, so that a block's time includes all of it
         self.block = 1
         self.seconds: list[float] = []
@@ -476,11 +476,11 @@ class Contender:
         self.system_seconds: list[float] = []
 
 
-def measure(contenders: list[Contender], reps: int, block_seconds: float, settle: float) -> None:
+def measure(contenders: list[Contender], reps: int, block_seconds: float) -> None:
     """Warm up, then time ``reps`` rounds; each round runs a block of steps of every contender.
 
     The order rotates from round to round so that no contender always follows the same one.
-    Before a block, one untimed step; before a change of thread pool, ``settle`` seconds of sleep.
+    Before a block, one untimed step. (Frameworks are never timed in one process: see steps_child.)
     """
     for contender in contenders:  # warm-up: caches, allocator, lazy state, thread pools
         started, count = time.perf_counter(), 0
@@ -490,13 +490,9 @@ def measure(contenders: list[Contender], reps: int, block_seconds: float, settle
         contender.sync()
         per_step = (time.perf_counter() - started) / count
         contender.block = max(2, round(block_seconds / per_step))
-    pool = None
     for rep in range(reps):
         shift = rep % len(contenders)
         for contender in contenders[shift:] + contenders[:shift]:
-            if contender.pool != pool:
-                time.sleep(settle)
-                pool = contender.pool
             contender.step()
             contender.sync()
             usage, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
@@ -541,9 +537,9 @@ def gemm_child(args: argparse.Namespace) -> dict[str, Any]:
     for m, k, n in GEMM_SIZES:
         a, b = rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32)
         out = np.empty((m, n), dtype=np.float32)
-        contenders.append(Contender(f"{m}x{k}x{n}", lambda a=a, b=b, out=out: np.matmul(a, b, out=out), "numpy",
+        contenders.append(Contender(f"{m}x{k}x{n}", lambda a=a, b=b, out=out: np.matmul(a, b, out=out),
                                     flops=2 * m * k * n))
-    measure(contenders, args.reps, args.block, settle=0)
+    measure(contenders, args.reps, args.block)
     results = {}
     for contender in contenders:
         results[contender.name] = summary(contender)
@@ -708,9 +704,8 @@ def time_steps(case: str, implementation: str, step: Callable[[], Any], spec: di
     """A child's measurement: the losses of the first three steps (the parent compares them across
     processes, or the timings would compare different work), then the timed blocks."""
     losses = [float(step()) for _ in range(3)]
-    pool = "torch" if implementation.startswith("pytorch") else "numpy"
-    contender = Contender(implementation, step, pool, spec["step_flops"], spec["batch"], sync)
-    measure([contender], args.reps, args.block, settle=0)
+    contender = Contender(implementation, step, spec["step_flops"], spec["batch"], sync)
+    measure([contender], args.reps, args.block)
     return {"case": case, "implementation": implementation, "batch": spec["batch"],
             "forward_flops": spec["forward_flops"], "step_flops": spec["step_flops"], "losses_first_3_steps": losses,
             "result": summary(contender), "torch_imported": "torch" in sys.modules, "backend": args.backend}

@@ -98,12 +98,13 @@ def test_flop_count_of_a_convolution_uses_its_im2col_product(steps):
 
 def test_measure_interleaves_and_fills_every_contender(steps):
     order = []
-    contenders = [steps.Contender(name, lambda name=name: order.append(name), pool, flops=10, samples=2)
-                  for name, pool in (("a", "numpy"), ("b", "torch"))]
-    steps.measure(contenders, reps=4, block_seconds=1e-4, settle=0)
+    contenders = [steps.Contender(name, lambda name=name: order.append(name), flops=10, samples=2)
+                  for name in ("a", "b")]
+    steps.measure(contenders, reps=4, block_seconds=1e-4)
     assert all(len(c.seconds) == 4 for c in contenders)
     summary = steps.summary(contenders[0])
     assert summary["q1_s"] <= summary["median_s"] <= summary["q3_s"] and summary["samples_per_s"] > 0
+    assert summary["faults_per_step"] >= 0 and summary["system_s_per_step"] >= 0
 
 
 def test_targets_read_the_ratios_the_right_way_round(steps):
@@ -230,3 +231,20 @@ def test_float64_torch_twin_keeps_float64_weights(steps):
         scores = model(torch.from_numpy(x)).numpy()
     assert scores.dtype == np.float64
     np.testing.assert_allclose(scores, net.predict(x), rtol=1e-12, atol=1e-12)
+
+
+def test_a_prepared_case_gives_pytorch_chainrules_weights_and_batches(steps, tmp_path):
+    torch = pytest.importorskip("torch")
+    import json
+
+    assert steps.prepare_torch_case("mlp-small", str(tmp_path)) is None
+    spec = json.loads((tmp_path / "case.json").read_text())
+    weights = {key: np.load(tmp_path / f"weight {key}.npy") for key in spec["weights"]}
+    model = steps.torch_model(spec["layers"], weights)
+    case = steps.build_case("mlp-small")
+    x = np.load(tmp_path / "x 0.npy")
+    np.testing.assert_array_equal(x, steps.case_batches(case)[0][0])
+    with torch.no_grad():
+        scores = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(scores, case.net.predict(x), rtol=1e-5, atol=1e-6)
+    assert spec["step_flops"] == steps.matmul_flops(case.net, 100)[1]
