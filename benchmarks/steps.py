@@ -1119,7 +1119,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--impls", default=",".join(IMPLEMENTATIONS),
                         help=f"implementations to run, from {','.join(IMPLEMENTATIONS)} (chainrule always runs)")
     parser.add_argument("--contention", nargs="?", const=",".join(CASES), default="",
-                        help=f"also time chainrule's step beside one CPU-bound process (cases: default {','.join(CASES)})")
+                        help="also time chainrule's step beside one CPU-bound process "
+                             f"(cases: default {','.join(CASES)})")
     parser.add_argument("--competitor", choices=["python", "numpy"], default="python",
                         help="the CPU-bound process for --contention: a pure-Python loop or one-thread NumPy products")
     parser.add_argument("--no-gemm", action="store_true", help="skip the GEMM peak")
