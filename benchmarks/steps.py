@@ -681,7 +681,11 @@ def steps_child(case: str, implementation: str, args: argparse.Namespace) -> dic
             batches = [(cupy.asarray(x), cupy.asarray(t)) for x, t in host_batches]
             sync = cupy.cuda.Device().synchronize
 
+        load_aware = _load_aware(args.threads) if args.load_aware else None
+
         def step(data=itertools.cycle(batches)):
+            if load_aware is not None:  # as chainrule.train's trainers do before every step
+                load_aware.tick()
             x, t = next(data)
             grads = net.gradient(x, t)
             if not gradient_only:
@@ -697,6 +701,15 @@ def steps_child(case: str, implementation: str, args: argparse.Namespace) -> dic
     else:
         raise ValueError(f"unknown implementation {implementation!r}")
     return time_steps(case, implementation, step, spec, args, sync)
+
+
+def _load_aware(most: int) -> Any:
+    """chainrule's default thread policy (``chainrule.train`` without ``threads``), if it has one."""
+    try:
+        from chainrule.threads import LoadAwareThreads
+    except ImportError:  # an older chainrule, measured as a baseline: fixed threads
+        return None
+    return LoadAwareThreads(most=most)
 
 
 def time_steps(case: str, implementation: str, step: Callable[[], Any], spec: dict[str, Any],
@@ -818,6 +831,8 @@ def run_child(kind: str, names: list[str], args: argparse.Namespace, env: dict[s
                "--reps", str(args.reps), "--block", str(args.block), "--backend", args.backend]
     if args.case_dir:
         command += ["--case-dir", args.case_dir]
+    if getattr(args, "load_aware", False):
+        command += ["--load-aware"]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["?"])[-1]}
@@ -910,11 +925,13 @@ def measure_case(case: str, args: argparse.Namespace, env: dict[str, str], with_
 def measure_contention(case: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     """chainrule's step alone and beside one CPU-bound process, each in its own process, by turns."""
     alone, contended = [], []
+    args = argparse.Namespace(**{**vars(args), "load_aware": not args.fixed_threads})
     for _ in range(args.runs):
         alone.append(run_child("steps", [case, "chainrule"], args, env))
         with competitor(args.competitor, env):
             contended.append(run_child("steps", [case, "chainrule"], args, env))
-    row = {"alone": aggregate(alone), "contended": aggregate(contended), "competitor": args.competitor}
+    row = {"alone": aggregate(alone), "contended": aggregate(contended), "competitor": args.competitor,
+           "fixed_threads": args.fixed_threads}
     if "median_s" in row["alone"] and "median_s" in row["contended"]:
         row["slowdown"] = row["contended"]["median_s"] / row["alone"]["median_s"]
     return row
@@ -1008,8 +1025,10 @@ def print_steps(report: dict[str, Any], peak: float | None) -> None:
 
 def print_contention(contention: dict[str, Any], threads: int) -> None:
     kind = next(iter(contention.values()))["competitor"] if contention else "?"
+    policy = ("threads fixed" if next(iter(contention.values())).get("fixed_threads") else
+              "chainrule's default thread policy, LoadAwareThreads, ticked every step")
     print(f"\ncontention: chainrule's step alone and beside one CPU-bound process ({kind}, one thread), "
-          f"{threads} threads")
+          f"at most {threads} threads, {policy}")
     print(f"{'case':<12} {'alone ms':>9} {'contended':>9} {'slowdown':>9}  (goal <= {CONTENTION_GOAL:g}x)")
     for case, row in contention.items():
         if "slowdown" not in row:
@@ -1128,6 +1147,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-epoch", action="store_true", help="skip the MNIST epoch runs")
     parser.add_argument("--reps", type=int, default=0, help="timed blocks per process (default 15, quick 5)")
     parser.add_argument("--block", type=float, default=0.0, help="seconds per timed block (default 0.1, quick 0.04)")
+    parser.add_argument("--fixed-threads", action="store_true",
+                        help="--contention with --threads fixed, instead of chainrule's default (LoadAwareThreads: "
+                             "as many threads as the other processes leave cores free, looked at every step)")
+    parser.add_argument("--load-aware", action="store_true", help=argparse.SUPPRESS)  # a chainrule child ticks it
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--case-dir", default="", help=argparse.SUPPRESS)  # where PyTorch's cases are written
     args = parser.parse_args(argv)
