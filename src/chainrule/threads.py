@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["set_threads", "THREAD_VARIABLES", "available_cores", "LoadAwareThreads", "threads_for_load", "compute_threads"]
+__all__ = ["set_threads", "THREAD_VARIABLES", "available_cores", "LoadAwareThreads", "threads_for_load"]
 
 # Read by OpenBLAS, OpenMP and MKL when they start (in this process or a child process).
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -151,11 +151,6 @@ def _blas_threads() -> int | None:
     """The loaded BLAS libraries' thread count (what ``OPENBLAS_NUM_THREADS`` or :func:`set_threads` chose)."""
     counts = [c.num_threads for c in _blas()]
     return max(counts) if counts else None
-
-
-def compute_threads() -> int:
-    """Threads chainrule's own compiled loops may use now: as many as BLAS has (a few microseconds)."""
-    return _blas_threads() or 1
 
 
 def _blas_thread_setter() -> Callable[[int], None]:

@@ -28,24 +28,17 @@ from __future__ import annotations
 import ast
 import copy
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from .. import jit
 from ..backend import Array, array_module
-from ..threads import compute_threads
 from .contract import UpdateRule
 
 __all__ = ["apply_rule"]
 
 _kernels: dict[tuple[UpdateRule, type], Callable[..., bool]] = {}  # by rule and dtype
-
-# From this many elements an update is split in two halves, one on a second thread, when BLAS
-# may use two: each element's arithmetic is its own, so the halves give the same numbers.
-SPLIT_SIZE = 1 << 18
-_second_thread: ThreadPoolExecutor | None = None  # idle, it waits on a lock: it never spins
 
 
 def apply_rule(rule: UpdateRule, param: Array, grad: Array, slots: tuple[Array, ...], hyper: tuple[float, ...]) -> Any:
@@ -68,25 +61,10 @@ def apply_rule(rule: UpdateRule, param: Array, grad: Array, slots: tuple[Array, 
         and all(a.flags.c_contiguous and a.dtype == param.dtype for a in arrays)
     ):
         kernel = _compiled(rule, param.dtype.type)
-        return _run_in_halves(kernel, [a.reshape(-1) for a in arrays], tuple(float(h) for h in hyper))
+        return kernel(*(a.reshape(-1) for a in arrays), tuple(float(h) for h in hyper))
     finite = array_module(grad).isfinite(grad).all()
     rule(param, grad, *slots, *hyper)  # in place: the contract allows only +=, -=, *=, /= on them
     return finite
-
-
-def _run_in_halves(kernel: Callable[..., bool], flat: list[np.ndarray], hyper: tuple[float, ...]) -> bool:
-    """``kernel`` over the whole arrays; from :data:`SPLIT_SIZE` elements, the second half on a
-    second thread while this one runs the first (the kernel releases the GIL)."""
-    global _second_thread
-    size = flat[0].size
-    if size < SPLIT_SIZE or compute_threads() < 2:
-        return kernel(*flat, hyper)
-    if _second_thread is None:
-        _second_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chainrule-update")
-    middle = size // 2 // 64 * 64  # a multiple of 64 elements: both halves start on a cache line
-    second = _second_thread.submit(kernel, *(a[middle:] for a in flat), hyper)
-    first = kernel(*(a[:middle] for a in flat), hyper)
-    return bool(second.result()) and bool(first)
 
 
 def _compiled(rule: UpdateRule, number: type) -> Callable[..., bool]:
