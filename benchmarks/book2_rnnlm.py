@@ -108,6 +108,11 @@ def main() -> int:
                         help="run both at once (give --threads 1 on two cores): whatever else loads the machine "
                              "then slows both alike")
     args = parser.parse_args()
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be a positive integer, got {args.threads}")
+    for option in ("seed", "limit"):
+        if getattr(args, option) < 0:
+            parser.error(f"--{option} must be 0 or more, got {getattr(args, option)}")
     missing = [text for text in PTB_TEXTS if not (args.ptb / text).is_file()]
     if missing or not (args.book / "ch06" / SCRIPT).is_file():
         sys.exit(f"needs the sequel at {args.book} and {', '.join(PTB_TEXTS)} in {args.ptb}")

@@ -156,6 +156,11 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (default: %(default)s)")
     parser.add_argument("--child", choices=["chainrule", "pytorch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    for option in ("threads", "blocks", "block_steps"):
+        if getattr(args, option) is not None and getattr(args, option) < 1:
+            parser.error(f"--{option.replace('_', '-')} must be a positive integer, got {getattr(args, option)}")
+    if args.warmup < 0:
+        parser.error(f"--warmup must be 0 or more, got {args.warmup}")
     if args.blocks < 1 or args.block_steps < 1 or args.warmup < 1:
         parser.error("--blocks, --block-steps and --warmup must be at least 1")
     if (args.blocks * args.block_steps + args.warmup) > EPOCH_STEPS:

@@ -27,3 +27,21 @@ def test_the_pytorch_twin_follows_chainrules_steps():
     twin_losses = [twin() for _ in range(4)]
     assert ours_losses[1] != ours_losses[0]  # the weights moved
     np.testing.assert_allclose(twin_losses, ours_losses, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "script, arguments, message",
+    [("rnnlm_epoch.py", ["--threads", "0"], "--threads must be a positive integer, got 0"),
+     ("rnnlm_epoch.py", ["--blocks", "-1"], "--blocks must be a positive integer, got -1"),
+     ("rnnlm_epoch.py", ["--warmup", "-2"], "--warmup must be 0 or more, got -2"),
+     ("book2_rnnlm.py", ["--threads", "0"], "--threads must be a positive integer, got 0"),
+     ("book2_rnnlm.py", ["--seed", "-1"], "--seed must be 0 or more, got -1"),
+     ("book2_rnnlm.py", ["--limit", "-5"], "--limit must be 0 or more, got -5")],
+)
+def test_the_benchmarks_refuse_bad_counts_in_one_line(script, arguments, message):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(Path(__file__).parent.parent / "benchmarks" / script), *arguments],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
