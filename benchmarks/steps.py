@@ -684,7 +684,7 @@ def steps_child(case: str, implementation: str, args: argparse.Namespace) -> dic
         load_aware = _load_aware(args.threads) if args.load_aware else None
 
         def step(data=itertools.cycle(batches)):
-            if load_aware is not None:  # as chainrule.train's trainers do before every step
+            if load_aware is not None:  # as chainrule.train(threads="auto")'s trainers do
                 load_aware.tick()
             x, t = next(data)
             grads = net.gradient(x, t)
@@ -704,7 +704,7 @@ def steps_child(case: str, implementation: str, args: argparse.Namespace) -> dic
 
 
 def _load_aware(most: int) -> Any:
-    """chainrule's default thread policy (``chainrule.train`` without ``threads``), if it has one."""
+    """chainrule's load-aware thread policy (``chainrule.train(threads="auto")``), if it has one."""
     try:
         from chainrule.threads import LoadAwareThreads
     except ImportError:  # an older chainrule, measured as a baseline: fixed threads
@@ -1026,7 +1026,7 @@ def print_steps(report: dict[str, Any], peak: float | None) -> None:
 def print_contention(contention: dict[str, Any], threads: int) -> None:
     kind = next(iter(contention.values()))["competitor"] if contention else "?"
     policy = ("threads fixed" if next(iter(contention.values())).get("fixed_threads") else
-              "chainrule's default thread policy, LoadAwareThreads, ticked every step")
+              "chainrule's --threads auto policy, LoadAwareThreads, ticked every step")
     print(f"\ncontention: chainrule's step alone and beside one CPU-bound process ({kind}, one thread), "
           f"at most {threads} threads, {policy}")
     print(f"{'case':<12} {'alone ms':>9} {'contended':>9} {'slowdown':>9}  (goal <= {CONTENTION_GOAL:g}x)")
@@ -1148,7 +1148,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reps", type=int, default=0, help="timed blocks per process (default 15, quick 5)")
     parser.add_argument("--block", type=float, default=0.0, help="seconds per timed block (default 0.1, quick 0.04)")
     parser.add_argument("--fixed-threads", action="store_true",
-                        help="--contention with --threads fixed, instead of chainrule's default (LoadAwareThreads: "
+                        help="--contention with --threads fixed, instead of chainrule train --threads auto (LoadAwareThreads: "
                              "as many threads as the other processes leave cores free, looked at every step)")
     parser.add_argument("--load-aware", action="store_true", help=argparse.SUPPRESS)  # a chainrule child ticks it
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)

@@ -151,8 +151,8 @@ def test_the_trainer_looks_at_the_load_every_step():
     assert policy.ticks == 2 * 5
 
 
-@pytest.mark.parametrize("threads, policy", [(None, LoadAwareThreads), (1, type(None))])
-def test_train_gives_the_trainer_a_load_aware_policy_unless_told_a_count(data_dir, tmp_path, monkeypatch, threads, policy):
+@pytest.mark.parametrize("threads, policy", [("auto", LoadAwareThreads), (None, type(None)), (1, type(None))])
+def test_train_gives_the_trainer_a_load_aware_policy_only_when_asked(data_dir, tmp_path, monkeypatch, threads, policy):
     import chainrule
     import chainrule.experiment as experiment
 
@@ -168,3 +168,14 @@ def test_train_gives_the_trainer_a_load_aware_policy_unless_told_a_count(data_di
     chainrule.train(model="two-layer", epochs=1, data_dir=data_dir, download=False, verify=False, verbose=0,
                     plots=False, output_dir=tmp_path / "run", threads=threads)
     assert len(seen) == 1 and type(seen[0]) is policy
+
+
+def test_the_threads_option_takes_a_count_or_auto():
+    import argparse
+
+    from chainrule.cli.types import threads_option
+
+    assert threads_option("3") == 3 and threads_option("auto") == "auto" and threads_option(" AUTO ") == "auto"
+    for bad in ("0", "-1", "two", "1.5"):
+        with pytest.raises(argparse.ArgumentTypeError, match="positive integer or 'auto'"):
+            threads_option(bad)

@@ -80,7 +80,7 @@ def train(
     download: bool = True,
     verify: bool = True,
     backend: str = "numpy",
-    threads: int | None = None,
+    threads: int | str | None = None,
     verbose: int = 1,
     distributed: bool = False,
     sync_batchnorm: bool = False,
@@ -100,14 +100,19 @@ def train(
     ``$CHAINRULE_DATA``, the user cache, or a (checksummed) download unless ``download=False``.
     ``verbose``: 0 silent, 1 progress bars, 2 a line per epoch. ``distributed``: train on every
     process ``mpiexec`` started (the ``mpi`` extra). ``plots``: draw ``learning_curve.png``.
+    ``threads``: BLAS threads (default: BLAS's own count, every core); ``"auto"``: as many as the
+    other processes leave cores free, looked at every step (faster on a busy machine, but the
+    weights then depend on the load: OpenBLAS sums in another order at another thread count).
     """
     # Distributed, the communicator comes first: a rank whose options fail must tell the others
     # (which would wait for it forever), so every check below ends in an agreement of all ranks.
-    communicator = _start_distributed(threads, verbose) if distributed else None
-    if threads is not None and communicator is None:
+    auto = threads == "auto"
+    communicator = _start_distributed(None if auto else threads, verbose) if distributed else None
+    if threads is not None and not auto and communicator is None:
         set_threads(threads)
-    # Without a number, as many BLAS threads as the other processes leave cores free.
-    load_aware = LoadAwareThreads() if threads is None and communicator is None and backend == "numpy" else None
+    # "auto": as many BLAS threads as the other processes leave cores free. Not the default: OpenBLAS
+    # sums in another order at another thread count, so the weights would depend on the machine's load.
+    load_aware = LoadAwareThreads() if auto and communicator is None and backend == "numpy" else None
     try:
         run_options = agree(communicator, "options",
                             attempt(lambda: _checked_options(model, options, verbose, distributed, sync_batchnorm)),

@@ -2,9 +2,10 @@
 
 On a busy machine two BLAS threads can collapse (a thread that loses its core stalls the other):
 an MNIST epoch of 0.19 s took 7-14 s under load, 0.33 s at one thread. ``chainrule train
---threads N`` and ``benchmarks/steps.py --threads N`` call :func:`set_threads`; without a
-number, training uses :class:`LoadAwareThreads`: as many threads as the other processes leave
-CPUs free, looked at again every half second.
+--threads N`` and ``benchmarks/steps.py --threads N`` call :func:`set_threads`; ``--threads
+auto`` uses :class:`LoadAwareThreads`: as many threads as the other processes leave CPUs free,
+looked at again every half second. Not the default: OpenBLAS sums in another order at another
+thread count, so the trained weights would depend on the machine's load.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from ..training.schedules import SCHEDULES
 from .datasets import add_data_arguments, data_arguments, data_dir_errors_as_usage
 from .types import (
     available_backend, float_in_range, non_negative_float, positive_float, positive_int, probability, seed, size_list,
+    threads_option,
 )
 
 
@@ -98,9 +99,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="image datasets: hold out this last fraction of the training samples to pick the best epoch (best.npz); "
                      f"the test set is only for the final report; 0 keeps no best checkpoint (default: {DEFAULT_VALIDATION_SPLIT})")
     fit.add_argument("--backend", type=available_backend, choices=["numpy", "cupy", "auto"], default="numpy", help="array backend: cupy runs on an NVIDIA GPU (default: numpy)")
-    fit.add_argument("--threads", type=positive_int, metavar="N",
-                     help="CPU threads for the matrix products (BLAS) (default: as many cores as other processes leave "
-                          "free, looked at again every half second)")
+    fit.add_argument("--threads", type=threads_option, metavar="N|auto",
+                     help="CPU threads for the matrix products (BLAS) (default: all cores). 'auto': as many as other "
+                          "processes leave cores free, looked at every half second: faster on a busy machine, but the "
+                          "weights then depend on the load (BLAS sums in another order at another thread count)")
     fit.add_argument("-v", "--verbose", type=int, choices=[0, 1, 2], default=1, help="0 quiet, 1 progress bars, 2 one line per epoch (default: 1)")
     add_data_arguments(parser, dataset_help="(default: mnist; ptb for rnnlm and better-rnnlm, which train on it alone)")
     out = parser.add_argument_group("output")

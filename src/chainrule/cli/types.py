@@ -74,6 +74,16 @@ def float_in_range(
 
 
 positive_int = int_in_range(1, what="a positive integer")
+
+
+def threads_option(text: str) -> int | str:
+    """``--threads``: a positive number of threads, or ``auto`` (chosen from the machine's load)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {text!r}") from None
 non_negative_int = int_in_range(0, what="an integer >= 0")
 seed = int_in_range(0, MAX_SEED, what="an integer >= 0")
 positive_float = float_in_range(0.0, include_minimum=False, what="a positive finite number")

@@ -59,8 +59,8 @@ class Trainer:
     ``communicator``: train data-parallel over its ranks (see the module docstring); only rank 0
     prints, every rank returns the same history and ends with the same weights.
     ``threads``: a :class:`~chainrule.threads.LoadAwareThreads` looked at every step, which sets
-    the BLAS threads as the machine's load allows (``chainrule.train`` gives one unless told a
-    number of threads); None leaves them as they are.
+    the BLAS threads as the machine's load allows (``chainrule.train(threads="auto")`` gives
+    one); None leaves them as they are.
     """
 
     divergence_factor: float = DIVERGENCE_FACTOR
