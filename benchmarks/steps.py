@@ -2,7 +2,7 @@
 
 Usage:  python benchmarks/steps.py [--json out.json] [--quick] [--threads N] [--runs N] [--spread-runs N]
                                   [--cases ...] [--impls ...] [--malloc high|default] [--contention [CASES]]
-                                  [--no-epoch] [--backend numpy|cupy]
+                                  [--fixed-threads] [--blas-wait spin|sleep] [--no-epoch] [--backend numpy|cupy]
 
 What is measured (see benchmarks/README.md for how to read it):
 
@@ -29,6 +29,10 @@ Threads: the parent sets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREA
 loads; the children call chainrule.threads.set_threads and torch.set_num_threads with the same
 number. Before starting, the parent watches /proc/stat for --load-check seconds and warns when
 other work keeps those CPUs busy.
+
+Idle BLAS threads spin between products, the libraries' default; --blas-wait sleep sets
+chainrule.threads.SLEEP_BETWEEN_PRODUCTS in every child (they sleep at once: the same numbers,
+a wake-up per product), which with --contention --fixed-threads shows that wait policy.
 
 Allocator: the children run with a high glibc mmap threshold (MALLOC_HIGH below; --malloc default
 for glibc's own), so that no framework pays page faults on every step for want of one early free.
@@ -823,6 +827,10 @@ def child_env(args: argparse.Namespace) -> dict[str, str]:
         env.pop(variable, None)
     if args.malloc == "high":
         env.update(MALLOC_HIGH)
+    for variable in args.sleep_environment:
+        env.pop(variable, None)  # spin: the libraries' own default, whatever this shell had set
+    if args.blas_wait == "sleep":
+        env.update(args.sleep_environment)
     return env
 
 
@@ -931,7 +939,7 @@ def measure_contention(case: str, args: argparse.Namespace, env: dict[str, str])
         with competitor(args.competitor, env):
             contended.append(run_child("steps", [case, "chainrule"], args, env))
     row = {"alone": aggregate(alone), "contended": aggregate(contended), "competitor": args.competitor,
-           "fixed_threads": args.fixed_threads}
+           "fixed_threads": args.fixed_threads, "blas_wait": args.blas_wait}
     if "median_s" in row["alone"] and "median_s" in row["contended"]:
         row["slowdown"] = row["contended"]["median_s"] / row["alone"]["median_s"]
     return row
@@ -1025,8 +1033,10 @@ def print_steps(report: dict[str, Any], peak: float | None) -> None:
 
 def print_contention(contention: dict[str, Any], threads: int) -> None:
     kind = next(iter(contention.values()))["competitor"] if contention else "?"
-    policy = ("threads fixed" if next(iter(contention.values())).get("fixed_threads") else
+    first = next(iter(contention.values()), {})
+    policy = ("threads fixed" if first.get("fixed_threads") else
               "chainrule's --threads auto policy, LoadAwareThreads, ticked every step")
+    policy += f", idle BLAS threads {'sleep' if first.get('blas_wait') == 'sleep' else 'spin'}"
     print(f"\ncontention: chainrule's step alone and beside one CPU-bound process ({kind}, one thread), "
           f"at most {threads} threads, {policy}")
     print(f"{'case':<12} {'alone ms':>9} {'contended':>9} {'slowdown':>9}  (goal <= {CONTENTION_GOAL:g}x)")
@@ -1130,6 +1140,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--malloc", choices=["high", "default"], default="high",
                         help="high (default): the children get a high glibc mmap/trim threshold; "
                              "default: glibc's own, to show the difference")
+    parser.add_argument("--blas-wait", choices=["spin", "sleep"], default="spin",
+                        help="what idle BLAS threads do between products in every process: spin (the libraries' "
+                             "default) or sleep at once (chainrule.threads.SLEEP_BETWEEN_PRODUCTS: the same numbers, "
+                             "a wake-up per product; with --contention --fixed-threads it shows the wait policy)")
     parser.add_argument("--backend", choices=["numpy", "cupy"], default="numpy",
                         help="cupy: chainrule on CuPy against PyTorch on CUDA")
     parser.add_argument("--load-check", type=float, default=1.5,
@@ -1164,6 +1178,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.threads < 0 or args.runs < 0 or args.spread_runs < 0 or args.reps < 0 or args.block < 0:
         parser.error("--threads, --runs, --spread-runs, --reps and --block must not be negative")
     args.threads = args.threads or len(_usable_cpus())
+    try:
+        from chainrule.threads import SLEEP_BETWEEN_PRODUCTS
+    except ImportError:  # an older chainrule, measured as a baseline: the libraries' defaults only
+        if args.blas_wait == "sleep":
+            parser.error("--blas-wait sleep needs chainrule.threads.SLEEP_BETWEEN_PRODUCTS (this chainrule predates it)")
+        SLEEP_BETWEEN_PRODUCTS = {}
+    args.sleep_environment = dict(SLEEP_BETWEEN_PRODUCTS)
     args.runs = args.runs or (1 if args.quick else 3)
     args.reps = args.reps or (5 if args.quick else 15)
     args.block = args.block or (0.04 if args.quick else 0.1)
@@ -1214,6 +1235,9 @@ def main(argv: list[str] | None = None) -> int:
           + (f"{malloc} for every process (--malloc default: glibc's own)" if args.malloc == "high"
              else "glibc's defaults (--malloc default): large arrays are mmap'd and unmapped per step until "
                   "the first large free"))
+    sleeping = " ".join(f"{k}={v}" for k, v in args.sleep_environment.items())
+    print("idle BLAS threads: " + (f"sleep at once ({sleeping}, --blas-wait sleep)" if args.blas_wait == "sleep"
+                                   else "spin, the libraries' default (--blas-wait sleep: they sleep at once)"))
     busy = cpu_busy_fraction(args.load_check, cpus) if args.load_check > 0 else None
     if busy is not None:
         print(f"other load before starting: {100 * busy:.0f}% of the {len(cpus)} usable CPUs busy over "
@@ -1232,6 +1256,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_before": load, "cpu_busy_before": busy, "backend": args.backend, "runs": args.runs,
         "spread_runs": args.spread_runs, "threads": args.threads, "reps": args.reps, "block_s": args.block,
         "malloc": MALLOC_HIGH if args.malloc == "high" else "glibc defaults", "libc": f"{libc} {libc_version}",
+        "blas_wait": args.blas_wait,
         "flop_formula": FLOP_FORMULA, "numpy": _version("numpy"), "torch": torch_version, "steps": {}, "epochs": [],
     }
     peak = None

@@ -198,6 +198,16 @@ def test_children_get_the_threads_and_the_allocator_setting(steps, monkeypatch):
     assert "MALLOC_MMAP_THRESHOLD_" not in default and "MALLOC_TRIM_THRESHOLD_" not in default
 
 
+def test_children_spin_or_sleep_between_products_as_asked(steps, monkeypatch):
+    from chainrule.threads import SLEEP_BETWEEN_PRODUCTS
+
+    monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", "12")  # left in the shell: spin means the libraries' default
+    spin = steps.child_env(steps.parse_args([]))
+    assert not set(SLEEP_BETWEEN_PRODUCTS) & set(spin)
+    sleep = steps.child_env(steps.parse_args(["--blas-wait", "sleep"]))
+    assert {k: sleep[k] for k in SLEEP_BETWEEN_PRODUCTS} == SLEEP_BETWEEN_PRODUCTS
+
+
 def test_gemm_peak_is_the_highest_median(steps):
     gemm = {"gemm": {"2048x2048x2048": {"gflops": 90.0, "best_gflops": 99.0}, "256x784x1024": {"gflops": 70.0}}}
     assert steps.gemm_peak(gemm) == 90.0 and steps.gemm_peak({"error": "?"}) is None

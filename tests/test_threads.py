@@ -179,3 +179,34 @@ def test_the_threads_option_takes_a_count_or_auto():
     for bad in ("0", "-1", "two", "1.5"):
         with pytest.raises(argparse.ArgumentTypeError, match="positive integer or 'auto'"):
             threads_option(bad)
+
+
+IDLE_CHILD = """
+import json, time
+import numpy as np
+from threadpoolctl import threadpool_info
+a = np.ones((512, 512), dtype=np.float32)
+idle_cpu = 0.0
+for _ in range(5):
+    a @ a  # wakes the second BLAS thread
+    cpu = time.process_time()
+    time.sleep(0.1)  # a spinning thread keeps burning CPU here (OpenBLAS: ~2**28 cycles, 0.1 s)
+    idle_cpu += time.process_time() - cpu
+print(json.dumps({"idle_cpu": idle_cpu, "apis": [pool["internal_api"] for pool in threadpool_info()]}))
+"""
+
+
+@pytest.mark.skipif(len(getattr(os, "sched_getaffinity", lambda _: ())(0)) < 2, reason="needs two CPUs")
+def test_sleep_between_products_makes_idle_blas_threads_sleep():
+    """The environment chainrule documents does what it says in NumPy's own BLAS: while the process
+    sleeps, its idle BLAS thread takes (almost) no CPU. Without it, OpenBLAS's thread spins."""
+    from chainrule.threads import SLEEP_BETWEEN_PRODUCTS
+
+    env = {k: v for k, v in os.environ.items() if k not in SLEEP_BETWEEN_PRODUCTS}
+    env.update(OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2", MKL_NUM_THREADS="2", **SLEEP_BETWEEN_PRODUCTS)
+    done = subprocess.run([sys.executable, "-c", IDLE_CHILD], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    if "openblas" not in result["apis"]:
+        pytest.skip(f"NumPy's BLAS is {result['apis']}, not OpenBLAS")
+    assert result["idle_cpu"] < 0.05, f"idle BLAS threads used {result['idle_cpu']:.3f} s of CPU in 0.5 s of sleep"

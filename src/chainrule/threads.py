@@ -6,6 +6,13 @@ an MNIST epoch of 0.19 s took 7-14 s under load, 0.33 s at one thread. ``chainru
 auto`` uses :class:`LoadAwareThreads`: as many threads as the other processes leave CPUs free,
 looked at again every half second. Not the default: OpenBLAS sums in another order at another
 thread count, so the trained weights would depend on the machine's load.
+
+The other lever is what BLAS threads do between two products: OpenBLAS's spin for about 2**28
+cycles (OpenMP's, by default, a while too), which on a shared machine takes the core from the
+other program and from chainrule's own thread. :data:`SLEEP_BETWEEN_PRODUCTS` makes them sleep at
+once: the thread count, and so every number, stays as it is. It must be in the environment before
+NumPy loads (OpenBLAS reads it once), so it is not a switch chainrule can flip for itself; and it
+costs a wake-up per product on a quiet machine (docs in the README's Speed section, with figures).
 """
 
 from __future__ import annotations
@@ -16,10 +23,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["set_threads", "THREAD_VARIABLES", "available_cores", "LoadAwareThreads", "threads_for_load"]
+__all__ = ["set_threads", "THREAD_VARIABLES", "SLEEP_BETWEEN_PRODUCTS", "available_cores", "LoadAwareThreads", "threads_for_load"]
 
 # Read by OpenBLAS, OpenMP and MKL when they start (in this process or a child process).
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+# Idle BLAS threads sleep at once instead of spinning: OpenBLAS's shortest wait (2**4 cycles) and
+# OpenMP's passive policy (MKL and PyTorch builds). Read when the library loads, as above.
+SLEEP_BETWEEN_PRODUCTS = {"OPENBLAS_THREAD_TIMEOUT": "4", "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def set_threads(count: int) -> None:
