@@ -1,7 +1,8 @@
 """numba, when it is installed and wanted: the one place that decides whether loops get compiled.
 
 A few hot spots run as compiled loops on NumPy arrays: the optimizers' update rules
-(:mod:`chainrule.optimizers.compiled`) and max pooling (:mod:`chainrule.layers.pool_loops`). Each keeps its
+(:mod:`chainrule.optimizers.compiled`), max pooling (:mod:`chainrule.layers.pool_loops`) and ReLU
+(:mod:`chainrule.layers.relu_loops`). Each keeps its
 array formulation as the reference, which CuPy runs, and which NumPy runs when numba is missing
 or ``CHAINRULE_NUMBA=0``; tests check that both paths agree.
 
