@@ -20,6 +20,10 @@ What is measured (see benchmarks/README.md for how to read it):
           Every implementation runs in processes of its own (chainrule's never imports torch),
           --runs per implementation, taking turns; each process reports the median of its timed
           blocks and the losses of its first three steps, which the parent compares.
+          For the MLPs, chainrule's and PyTorch's processes also time the step's matrix products
+          alone (in each framework's own layout and BLAS), by turns with the steps: the rest of
+          the step is what a faster CPU does not shrink as much. With the GEMM peak, the table
+          then gives each step's time if the products ran at --project-peak GFLOP/s (a model).
   contention  (--contention) chainrule's step alone and beside one other CPU-bound process.
   epoch   One MNIST epoch through chainrule's Trainer (and the same loop in PyTorch), in its own
           process, with its wall time and peak resident memory. Data from $CHAINRULE_DATA.
@@ -462,6 +466,47 @@ def matmul_flops(net, batch: int) -> tuple[int, int]:
     return forward, step
 
 
+Product = tuple[tuple[int, int], tuple[int, int], bool, bool]  # (a shape, b shape, a transposed, b transposed)
+
+
+def step_products(layers: list[dict[str, Any]], batch: int, layout: str) -> list[Product] | None:
+    """The matrix products of an MLP's training step as one framework lays them out (a list of
+    ``a @ b``, shapes as stored), or None for a net with convolutions (PyTorch runs those as
+    convolutions, not as these products). ``layers`` is :func:`torch_layers`' description.
+
+    chainrule keeps ``W`` as (in, out): forward ``x @ W``, weight gradient ``x.T @ dout``, input
+    gradient ``dout @ W.T``; PyTorch keeps it as (out, in): ``x @ W.T``, ``dout.T @ x``,
+    ``dout @ W``. Both skip the first layer's input gradient, so the FLOPs are :func:`matmul_flops`'.
+    """
+    if any(spec["kind"] not in ("linear", "relu") for spec in layers):
+        return None
+    products: list[Product] = []
+    for number, spec in enumerate(spec for spec in layers if spec["kind"] == "linear"):
+        fan_in, fan_out = spec["in"], spec["out"]
+        if layout == "chainrule":
+            products += [((batch, fan_in), (fan_in, fan_out), False, False), ((batch, fan_in), (batch, fan_out), True, False)]
+            products += [((batch, fan_out), (fan_in, fan_out), False, True)] if number else []
+        else:
+            products += [((batch, fan_in), (fan_out, fan_in), False, True), ((batch, fan_out), (batch, fan_in), True, False)]
+            products += [((batch, fan_out), (fan_out, fan_in), False, False)] if number else []
+    return products
+
+
+def products_step(products: list[Product], array: Callable[[tuple[int, int]], Any],
+                  matmul: Callable[[Any, Any], Any]) -> Callable[[], None]:
+    """One step's worth of ``products``, on arrays made by ``array(shape)``, multiplied by ``matmul``."""
+    pairs = []
+    for a_shape, b_shape, a_transposed, b_transposed in products:
+        a, b = array(a_shape), array(b_shape)
+        pairs.append((a.T if a_transposed else a, b.T if b_transposed else b))
+
+    def step() -> None:
+        for a, b in pairs:
+            matmul(a, b)
+
+    return step
+
+
 # -- measuring ----------------------------------------------------------------------------------
 
 
@@ -651,7 +696,12 @@ def torch_child(case: str, implementation: str, args: argparse.Namespace) -> dic
             optimizer.step()
         return loss.detach()
 
-    return time_steps(case, implementation, step, spec, args, torch.cuda.synchronize if gpu else lambda: None)
+    products = None if gpu else step_products(spec["layers"], spec["batch"], "pytorch")
+    if products:
+        dtype = parameters[0].dtype
+        products = products_step(products, lambda shape: torch.rand(shape, dtype=dtype), torch.mm)
+    return time_steps(case, implementation, step, spec, args, torch.cuda.synchronize if gpu else lambda: None,
+                      products)
 
 
 def steps_child(case: str, implementation: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -695,6 +745,12 @@ def steps_child(case: str, implementation: str, args: argparse.Namespace) -> dic
             if not gradient_only:
                 optimizer.update(net.params, grads)
             return net.last_loss
+
+        products = None if gpu else step_products(torch_layers(net)[0], built.batch, "chainrule")
+        if products:
+            rng = np.random.default_rng(SEED)
+            return time_steps(case, implementation, step, spec, args, sync,
+                              products_step(products, lambda shape: rng.random(shape).astype(net.dtype), np.matmul))
     elif implementation == "naive-f64":
         naive, naive_optimizer = naive_twin(net), built.naive_optimizer()
 
@@ -717,15 +773,21 @@ def _load_aware(most: int) -> Any:
 
 
 def time_steps(case: str, implementation: str, step: Callable[[], Any], spec: dict[str, Any],
-               args: argparse.Namespace, sync: Callable[[], Any]) -> dict[str, Any]:
+               args: argparse.Namespace, sync: Callable[[], Any],
+               products: Callable[[], None] | None = None) -> dict[str, Any]:
     """A child's measurement: the losses of the first three steps (the parent compares them across
-    processes, or the timings would compare different work), then the timed blocks."""
+    processes, or the timings would compare different work), then the timed blocks; with
+    ``products`` (the step's matrix products alone), blocks of those by turns with the steps."""
     losses = [float(step()) for _ in range(3)]
     contender = Contender(implementation, step, spec["step_flops"], spec["batch"], sync)
-    measure([contender], args.reps, args.block)
-    return {"case": case, "implementation": implementation, "batch": spec["batch"],
-            "forward_flops": spec["forward_flops"], "step_flops": spec["step_flops"], "losses_first_3_steps": losses,
-            "result": summary(contender), "torch_imported": "torch" in sys.modules, "backend": args.backend}
+    alone = [Contender("products", products, spec["step_flops"])] if products else []
+    measure([contender, *alone], args.reps, args.block)
+    measured = {"case": case, "implementation": implementation, "batch": spec["batch"],
+                "forward_flops": spec["forward_flops"], "step_flops": spec["step_flops"], "losses_first_3_steps": losses,
+                "result": summary(contender), "torch_imported": "torch" in sys.modules, "backend": args.backend}
+    if alone:
+        measured["result"]["products_s"] = summary(alone[0])["median_s"]
+    return measured
 
 
 def spin_child(kind: str) -> None:
@@ -887,7 +949,7 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
                   gflops=good[0]["step_flops"] / median / 1e9, samples_per_s=good[0]["batch"] / median,
                   losses_first_3_steps=good[0]["losses_first_3_steps"],
                   torch_imported=any(run.get("torch_imported") for run in good))
-    for key in ("faults_per_step", "system_s_per_step"):
+    for key in ("faults_per_step", "system_s_per_step", "products_s"):
         if all(key in run["result"] for run in good):
             merged[key] = statistics.median(run["result"][key] for run in good)
     return merged
@@ -993,7 +1055,34 @@ def print_gemm(gemm: dict[str, Any], threads: int) -> None:
     print(f"GEMM peak = the highest median: {gemm_peak(gemm):.1f} GFLOP/s (`% peak` below is against it)")
 
 
-def print_steps(report: dict[str, Any], peak: float | None) -> None:
+def around_the_products(results: dict[str, Any], speed_up: float | None) -> dict[str, dict[str, float]]:
+    """Per implementation with its products timed alone: the step's time in them, the time around
+    them (the step less the products), and, given ``speed_up``, the step's time if the products
+    ran that many times faster and the rest did not change (a faster CPU's GEMMs: a model, not a
+    measurement; the rest would shrink too, so it favours whoever spends less time around them)."""
+    split = {}
+    for name, result in results.items():
+        if "products_s" in result:
+            products, around = result["products_s"], result["median_s"] - result["products_s"]
+            split[name] = {"products_s": products, "around_s": around}
+            if speed_up:
+                split[name]["projected_s"] = products / speed_up + around
+    return split
+
+
+def print_around_the_products(split: dict[str, dict[str, float]], peak: float | None, projected_peak: float) -> None:
+    if "chainrule" not in split:
+        return
+    print(f"{'':<12} the products alone / the rest of the step: " + ", ".join(
+        f"{name} {_ms(times['products_s']).strip()} / {_ms(times['around_s']).strip()} ms" for name, times in split.items()))
+    if peak and "projected_s" in split["chainrule"]:
+        mine = split["chainrule"]["projected_s"]
+        print(f"{'':<12} with products {projected_peak / peak:.1f}x faster ({projected_peak:g} GFLOP/s) and the rest "
+              "unchanged: " + ", ".join(f"{name} / chainrule {times['projected_s'] / mine:.2f}x"
+                                        for name, times in split.items() if name != "chainrule"))
+
+
+def print_steps(report: dict[str, Any], peak: float | None, projected_peak: float = 0.0) -> None:
     print(f"\n{'case':<12} {'framework':<13} {'step ms':>9} {'(q1-q3)':>17} {'max/min':>7} {'samples/s':>10} "
           f"{'GFLOP/s':>8} {'% peak':>7} {'faults':>7}  chainrule speed-up")
     for case, data in report["steps"].items():
@@ -1020,6 +1109,8 @@ def print_steps(report: dict[str, Any], peak: float | None) -> None:
             f"{name} {max(abs(a - b) / abs(b) for a, b in zip(losses[name], losses['chainrule'])):.0e}"
             for name in losses if name != "chainrule")
         print(f"{'':<12} same work? largest relative difference from chainrule's first 3 losses: {differences or '-'}")
+        data["around_the_products"] = around_the_products(results, projected_peak / peak if peak and projected_peak else None)
+        print_around_the_products(data["around_the_products"], peak, projected_peak)
         leaked = [name for name in ("chainrule", "naive-f64") if results.get(name, {}).get("torch_imported")]
         if leaked:
             print(f"{'':<12} WARNING: torch was imported in the {' and '.join(leaked)} process(es)")
@@ -1157,6 +1248,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--competitor", choices=["python", "numpy"], default="python",
                         help="the CPU-bound process for --contention: a pure-Python loop or one-thread NumPy products")
     parser.add_argument("--no-gemm", action="store_true", help="skip the GEMM peak")
+    parser.add_argument("--project-peak", type=float, default=340.0, metavar="GFLOPS",
+                        help="for the MLPs, also print each step's time if its products ran at this GEMM peak and "
+                             "the rest did not change (default 340: a CPU with 2.5-3x this one's peak; 0: don't)")
     parser.add_argument("--epochs", default=None, help=f"models for the MNIST epoch runs (default: {','.join(EPOCH_MODELS)})")
     parser.add_argument("--no-epoch", action="store_true", help="skip the MNIST epoch runs")
     parser.add_argument("--reps", type=int, default=0, help="timed blocks per process (default 15, quick 5)")
@@ -1177,6 +1271,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(str(error))
     if args.threads < 0 or args.runs < 0 or args.spread_runs < 0 or args.reps < 0 or args.block < 0:
         parser.error("--threads, --runs, --spread-runs, --reps and --block must not be negative")
+    if not 0 <= args.project_peak < float("inf"):
+        parser.error(f"--project-peak must be a GEMM peak in GFLOP/s >= 0, got {args.project_peak:g}")
     args.threads = args.threads or len(_usable_cpus())
     try:
         from chainrule.threads import SLEEP_BETWEEN_PRODUCTS
@@ -1268,7 +1364,7 @@ def main(argv: list[str] | None = None) -> int:
         args.case_dir = folder
         for case in args.cases:
             report["steps"][case] = measure_case(case, args, env, torch_version is not None)
-    print_steps(report, peak)
+    print_steps(report, peak, args.project_peak)
     if args.contention:
         report["contention"] = {case: measure_contention(case, args, env) for case in args.contention}
         print_contention(report["contention"], args.threads)

@@ -96,6 +96,29 @@ def test_flop_count_of_a_convolution_uses_its_im2col_product(steps):
     assert forward == conv + 2 * 4 * 4320 * 100 + 2 * 4 * 100 * 10
 
 
+@pytest.mark.parametrize("layout", ["chainrule", "pytorch"])
+def test_the_products_timed_alone_are_the_steps_own(steps, layout):
+    """Each framework's products, in its own layout, multiply and add up to the step's FLOPs."""
+    net = MultiLayerNet(784, [64, 32], 10, rng=0, dtype=np.float32)
+    products = steps.step_products(steps.torch_layers(net)[0], 16, layout)
+    shapes = []
+    steps.products_step(products, lambda shape: np.zeros(shape, np.float32),
+                        lambda a, b: shapes.append((a.shape, b.shape)) or a @ b)()
+    assert len(shapes) == 3 * 3 - 1  # forward, weight and input gradients; no input gradient for the first layer
+    assert sum(2 * a[0] * a[1] * b[1] for a, b in shapes) == steps.matmul_flops(net, 16)[1]
+    assert shapes[0] == ((16, 784), (784, 64))  # the first layer's forward, x @ W (PyTorch: its W.T)
+    assert steps.step_products(steps.torch_layers(simple_conv_net(rng=0))[0], 16, layout) is None
+
+
+def test_time_around_the_products_and_its_projection(steps):
+    results = {"chainrule": {"median_s": 10.0, "products_s": 8.0}, "pytorch": {"median_s": 12.0, "products_s": 6.0},
+               "naive-f64": {"median_s": 50.0}}
+    split = steps.around_the_products(results, speed_up=2.0)
+    assert split == {"chainrule": {"products_s": 8.0, "around_s": 2.0, "projected_s": 6.0},
+                     "pytorch": {"products_s": 6.0, "around_s": 6.0, "projected_s": 9.0}}
+    assert "projected_s" not in steps.around_the_products(results, None)["chainrule"]
+
+
 def test_measure_interleaves_and_fills_every_contender(steps):
     order = []
     contenders = [steps.Contender(name, lambda name=name: order.append(name), flops=10, samples=2)
@@ -217,6 +240,10 @@ def test_bad_options_are_one_line_errors(steps, capsys):
     with pytest.raises(SystemExit) as exit_info:
         steps.parse_args(["--cases", "mlp-huge"])
     assert exit_info.value.code == 2 and "--cases: unknown mlp-huge" in capsys.readouterr().err
+    for bad in ("-1", "nan", "inf"):
+        with pytest.raises(SystemExit):
+            steps.parse_args(["--project-peak", bad])
+        assert "--project-peak must be a GEMM peak" in capsys.readouterr().err
 
 
 def test_load_check_reads_proc_stat(steps):
