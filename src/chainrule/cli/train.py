@@ -102,7 +102,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--threads", type=threads_option, metavar="N|auto",
                      help="CPU threads for the matrix products (BLAS) (default: all cores). 'auto': as many as other "
                           "processes leave cores free, looked at every half second: faster on a busy machine, but the "
-                          "weights then depend on the load (BLAS sums in another order at another thread count)")
+                          "weights then depend on the load (BLAS sums in another order at another thread count). To "
+                          "share a machine and keep the numbers, keep N and start with OPENBLAS_THREAD_TIMEOUT=4 in the "
+                          "environment: idle BLAS threads then sleep instead of spinning (README: Speed)")
     fit.add_argument("-v", "--verbose", type=int, choices=[0, 1, 2], default=1, help="0 quiet, 1 progress bars, 2 one line per epoch (default: 1)")
     add_data_arguments(parser, dataset_help="(default: mnist; ptb for rnnlm and better-rnnlm, which train on it alone)")
     out = parser.add_argument_group("output")
