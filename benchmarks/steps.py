@@ -746,7 +746,7 @@ def steps_child(case: str, implementation: str, args: argparse.Namespace) -> dic
                 optimizer.update(net.params, grads)
             return net.last_loss
 
-        products = None if gpu else step_products(torch_layers(net)[0], built.batch, "chainrule")
+        products = None if gpu or args.no_products else step_products(torch_layers(net)[0], built.batch, "chainrule")
         if products:
             rng = np.random.default_rng(SEED)
             return time_steps(case, implementation, step, spec, args, sync,
@@ -903,6 +903,8 @@ def run_child(kind: str, names: list[str], args: argparse.Namespace, env: dict[s
         command += ["--case-dir", args.case_dir]
     if getattr(args, "load_aware", False):
         command += ["--load-aware"]
+    if getattr(args, "no_products", False):
+        command += ["--no-products"]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["?"])[-1]}
@@ -995,7 +997,8 @@ def measure_case(case: str, args: argparse.Namespace, env: dict[str, str], with_
 def measure_contention(case: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     """chainrule's step alone and beside one CPU-bound process, each in its own process, by turns."""
     alone, contended = [], []
-    args = argparse.Namespace(**{**vars(args), "load_aware": not args.fixed_threads})
+    # Only the step's slowdown is wanted here: no blocks of the products alone between its blocks.
+    args = argparse.Namespace(**{**vars(args), "load_aware": not args.fixed_threads, "no_products": True})
     for _ in range(args.runs):
         alone.append(run_child("steps", [case, "chainrule"], args, env))
         with competitor(args.competitor, env):
@@ -1123,8 +1126,8 @@ def print_steps(report: dict[str, Any], peak: float | None, projected_peak: floa
 
 
 def print_contention(contention: dict[str, Any], threads: int) -> None:
-    kind = next(iter(contention.values()))["competitor"] if contention else "?"
     first = next(iter(contention.values()), {})
+    kind = first.get("competitor", "?")
     policy = ("threads fixed" if first.get("fixed_threads") else
               "chainrule's --threads auto policy, LoadAwareThreads, ticked every step")
     policy += f", idle BLAS threads {'sleep' if first.get('blas_wait') == 'sleep' else 'spin'}"
@@ -1259,6 +1262,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="--contention with --threads fixed, instead of chainrule train --threads auto (LoadAwareThreads: "
                              "as many threads as the other processes leave cores free, looked at every step)")
     parser.add_argument("--load-aware", action="store_true", help=argparse.SUPPRESS)  # a chainrule child ticks it
+    parser.add_argument("--no-products", action="store_true", help=argparse.SUPPRESS)  # a child times its steps only
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--case-dir", default="", help=argparse.SUPPRESS)  # where PyTorch's cases are written
     args = parser.parse_args(argv)

@@ -6,6 +6,7 @@ comparison wrong: the naive baseline, the PyTorch twin, the FLOP count and the v
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from pathlib import Path
 
@@ -201,6 +202,15 @@ def test_each_implementation_runs_in_its_own_processes_taking_turns(steps, monke
     started.clear()
     steps.measure_case("gradient-f64", steps.parse_args(["--runs", "1"]), {}, with_torch=False)
     assert started == [("steps", "gradient-f64", "chainrule")]
+
+
+def test_contention_children_time_their_steps_only(steps, monkeypatch):
+    seen = []
+    monkeypatch.setattr(steps, "run_child", lambda kind, names, args, env: seen.append(args) or process(1.0))
+    monkeypatch.setattr(steps, "competitor", lambda kind, env: contextlib.nullcontext())
+    row = steps.measure_contention("mlp-small", steps.parse_args(["--runs", "2"]), {})
+    assert len(seen) == 4 and all(args.no_products and args.load_aware for args in seen)
+    assert row["slowdown"] == 1.0 and not steps.parse_args([]).no_products
 
 
 def test_implementations_follow_the_case_and_the_backend(steps):
